@@ -1,0 +1,293 @@
+"""Worker processes that run a deployment package, one process per instance.
+
+Each instance is a "spawn" process (the server is threaded, so no fork) with a dedicated Pipe; the deployment's
+stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to calling threads; an instance
+that died, timed out or was cancelled is killed, joined and replaced by a fresh one in the same slot (same
+process_id). A package that fails to load is not restarted: each request it gets fails with the load error.
+"""
+
+import atexit
+import json
+import multiprocessing
+import signal
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from ubiops.local import _worker
+
+REQUEST_MODES = ("express", "batch")
+KILL_GRACE = 2.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
+
+_MP = multiprocessing.get_context("spawn")
+_LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "completed" | "failed" | "cancelled"
+    result: Any = None
+    error_message: Optional[str] = None
+
+
+class _Died(Exception):
+    """The instance's pipe closed: the process exited or was killed."""
+
+
+class _TimedOut(Exception):
+    pass
+
+
+class _Instance:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, slot: int, package_dir: Path, context: Dict[str, Any], log_path: Path) -> None:
+        self.slot = slot
+        self.ready = False
+        self.load_error: Optional[str] = None
+        self.conn, child = _MP.Pipe(duplex=True)
+        self.process = _MP.Process(
+            target=_worker.main,
+            args=(child, str(package_dir), {**context, "process_id": slot}, str(log_path)),
+            name=f"ubiops-local-{context.get('deployment', 'deployment')}-{slot}",
+        )
+        self.process.start()
+        child.close()  # so that the parent sees EOF as soon as the worker is gone
+
+    def receive(self, deadline: float) -> Tuple[str, Any]:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0 or not self.conn.poll(remaining):
+                raise _TimedOut
+            message: Tuple[str, Any] = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise _Died from exc
+        return message
+
+    def send(self, message: Tuple[str, Any, str]) -> None:
+        try:
+            self.conn.send(message)
+        except OSError as exc:
+            raise _Died from exc
+
+    def death(self) -> str:
+        """How the process ended, e.g. "exit code 3" or "killed by signal SIGSEGV"."""
+        self.process.join(KILL_GRACE)
+        code = self.process.exitcode
+        if code is None:
+            return "it closed its pipe"
+        if code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def kill(self) -> None:
+        """Terminate, kill after a grace period, and always join (no zombies)."""
+        if self.process.exitcode is None:
+            self.process.terminate()
+            self.process.join(KILL_GRACE)
+            if self.process.exitcode is None:
+                self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+class _Call:
+    """One run() in progress; cancel() marks it."""
+
+    __slots__ = ("instance", "cancelled")
+
+    def __init__(self) -> None:
+        self.instance: Optional[_Instance] = None
+        self.cancelled = False
+
+
+class DeploymentRuntime:
+    """Runs requests on `instances` worker processes of one deployment package; thread-safe."""
+
+    def __init__(self, package_dir: Path, *, context: dict, instances: int = 1, log_path: Path) -> None:
+        """context: the init context minus process_id (project, deployment, version, input_type, output_type,
+        input_fields, output_fields, language, environment_variables)."""
+        package_dir = Path(package_dir).resolve()
+        if not package_dir.is_dir():
+            raise ValueError(f"package_dir must be an existing directory, got {str(package_dir)!r}")
+        if not isinstance(instances, int) or isinstance(instances, bool) or instances < 1:
+            raise ValueError(f"instances must be an integer >= 1, got {instances!r}")
+        if not isinstance(context, dict):
+            raise ValueError(f"context must be a dict, got {type(context).__name__}")
+        self.package_dir = package_dir
+        self.context = dict(context)
+        self.instances = instances
+        self.log_path = Path(log_path).resolve()
+        self._cond = threading.Condition()
+        self._slots: List[_Instance] = []
+        self._idle: Deque[_Instance] = deque()
+        self._calls: Dict[str, _Call] = {}
+        self._started = False
+        self._stopped = False
+
+    def start(self) -> None:
+        """Start the worker processes; loading happens in the background (load errors fail the requests)."""
+        with self._cond:
+            if self._started or self._stopped:
+                raise RuntimeError("a DeploymentRuntime can be started only once")
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._slots = [self._spawn(slot) for slot in range(self.instances)]
+            self._idle.extend(self._slots)
+            self._started = True
+            _LIVE.add(self)
+
+    def run(
+        self,
+        request_id: str,
+        data: Any,
+        *,
+        request_mode: str,
+        timeout: float,
+        streaming_update: Optional[Callable[[str], None]] = None,
+    ) -> Outcome:
+        """Run one request on a free instance (waiting for one if all are busy) and block until it finished."""
+        if request_mode not in REQUEST_MODES:
+            raise ValueError(f"request_mode must be one of {', '.join(REQUEST_MODES)}, got {request_mode!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        call = _Call()
+        with self._cond:
+            if not self._started:
+                raise RuntimeError("start() the DeploymentRuntime before run()")
+            self._calls[request_id] = call
+            while not self._idle and not self._stopped and not call.cancelled:
+                self._cond.wait()
+            if self._stopped or call.cancelled:
+                del self._calls[request_id]
+                return Outcome("cancelled") if call.cancelled else _stopped_outcome()
+            instance = call.instance = self._idle.popleft()
+        outcome, healthy = self._execute(instance, request_id, data, request_mode, timeout, streaming_update)
+        with self._cond:
+            self._calls.pop(request_id, None)
+            if call.cancelled:
+                outcome, healthy = Outcome("cancelled"), False
+            elif self._stopped and outcome.status != "completed":
+                outcome = _stopped_outcome()
+            if healthy and not self._stopped:
+                self._idle.append(instance)
+                self._cond.notify()
+                return outcome
+            stopped = self._stopped
+        instance.kill()
+        if not stopped:
+            self._replace(instance)
+        return outcome
+
+    def cancel(self, request_id: str) -> bool:
+        """Stop a running (or instance-waiting) request; its run() returns Outcome("cancelled")."""
+        with self._cond:
+            call = self._calls.get(request_id)
+            if call is None or call.cancelled:
+                return False
+            call.cancelled = True
+            if call.instance is None:
+                self._cond.notify_all()
+            elif call.instance.process.exitcode is None:
+                call.instance.process.terminate()  # run() sees EOF, then kills, joins and replaces the instance
+            return True
+
+    def stop(self) -> None:
+        """Terminate all workers; idempotent; never hangs (SIGKILL after a grace period)."""
+        with self._cond:
+            if self._stopped:
+                return
+            self._stopped = True
+            slots, idle = list(self._slots), list(self._idle)
+            self._idle.clear()
+            self._cond.notify_all()
+        _LIVE.discard(self)
+        for instance in slots:
+            if instance.process.exitcode is None:
+                instance.process.terminate()
+        for instance in slots:
+            instance.process.join(KILL_GRACE)
+            if instance.process.exitcode is None:
+                instance.process.kill()
+            instance.process.join()
+        for instance in idle:
+            instance.conn.close()
+
+    def _spawn(self, slot: int) -> _Instance:
+        return _Instance(slot, self.package_dir, self.context, self.log_path)
+
+    def _replace(self, dead: _Instance) -> None:
+        fresh = self._spawn(dead.slot)
+        with self._cond:
+            if not self._stopped:
+                self._slots[dead.slot] = fresh
+                self._idle.append(fresh)
+                self._cond.notify()
+                return
+        fresh.kill()
+
+    def _execute(
+        self,
+        instance: _Instance,
+        request_id: str,
+        data: Any,
+        request_mode: str,
+        timeout: float,
+        streaming_update: Optional[Callable[[str], None]],
+    ) -> Tuple[Outcome, bool]:
+        """Returns the outcome and whether the instance can serve the next request."""
+        deadline = time.monotonic() + timeout
+        try:
+            if not instance.ready and instance.load_error is None:
+                self._await_load(instance, deadline)
+            if instance.load_error is not None:
+                return Outcome("failed", error_message=instance.load_error), True
+            instance.send((request_id, data, request_mode))
+            while True:
+                kind, payload = instance.receive(deadline)
+                if kind != "update":
+                    break
+                if streaming_update is not None:
+                    try:
+                        streaming_update(payload)
+                    except Exception:  # noqa: BLE001 - e.g. the streaming client went away; the request goes on
+                        streaming_update = None
+        except _TimedOut:
+            return Outcome("failed", error_message=f"Request exceeded its timeout of {timeout:g} seconds"), False
+        except _Died:
+            message = f"The deployment instance died while processing the request ({instance.death()})"
+            return Outcome("failed", error_message=message), False
+        if kind == "done":
+            return Outcome("completed", result=json.loads(payload)), True
+        return Outcome("failed", error_message=payload), True
+
+    @staticmethod
+    def _await_load(instance: _Instance, deadline: float) -> None:
+        """The first message of a worker says whether the package loaded; after a load error the worker exits."""
+        try:
+            kind, payload = instance.receive(deadline)
+        except _Died:
+            kind, payload = "load_error", f"the instance died ({instance.death()})"
+        if kind == "ready":
+            instance.ready = True
+            return
+        instance.load_error = f"The deployment could not be loaded: {payload}"
+        instance.process.join(KILL_GRACE)  # the worker exits on its own after a load error; reap it
+
+
+def _stopped_outcome() -> Outcome:
+    return Outcome("failed", error_message="The deployment runtime was stopped")
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Registered after multiprocessing's own exit hook, so it runs first: its join of non-daemon workers
+    would otherwise wait forever on workers nobody stopped."""
+    for runtime in list(_LIVE):
+        runtime.stop()
