@@ -1,0 +1,76 @@
+"""ubiops: a Python client for the UbiOps deployment-requests API.
+
+Example::
+
+    import ubiops
+
+    configuration = ubiops.Configuration()
+    configuration.api_key["Authorization"] = "Token <YOUR_API_TOKEN>"
+    with ubiops.ApiClient(configuration) as api_client:
+        core_api = ubiops.CoreApi(api_client)
+        print(core_api.deployment_requests_create("my-project", "my-deployment", {"x": 1.0}))
+"""
+
+from ubiops._version import __version__
+from ubiops.api import CoreApi
+from ubiops.api_client import ApiClient
+from ubiops.configuration import Configuration
+from ubiops.exceptions import (
+    ApiAttributeError,
+    ApiConnectionError,
+    ApiException,
+    ApiKeyError,
+    ApiTimeoutError,
+    ApiTypeError,
+    ApiValueError,
+    BadRequestException,
+    ConflictException,
+    ForbiddenException,
+    NotFoundException,
+    OpenApiException,
+    PayloadTooLargeException,
+    ServiceException,
+    TooManyRequestsException,
+    UbiOpsException,
+    UnauthorizedException,
+)
+from ubiops.models import (
+    DeploymentRequestBatchCreateResponse,
+    DeploymentRequestCreateResponse,
+    DeploymentRequestDetail,
+    DeploymentRequestList,
+    DeploymentRequestSingleDetail,
+    DeploymentRequestUpdate,
+)
+from ubiops.retry import RetryPolicy
+
+__all__ = [
+    "__version__",
+    "ApiClient",
+    "Configuration",
+    "CoreApi",
+    "RetryPolicy",
+    "DeploymentRequestBatchCreateResponse",
+    "DeploymentRequestCreateResponse",
+    "DeploymentRequestDetail",
+    "DeploymentRequestList",
+    "DeploymentRequestSingleDetail",
+    "DeploymentRequestUpdate",
+    "UbiOpsException",
+    "OpenApiException",
+    "ApiTypeError",
+    "ApiValueError",
+    "ApiKeyError",
+    "ApiAttributeError",
+    "ApiException",
+    "BadRequestException",
+    "UnauthorizedException",
+    "ForbiddenException",
+    "NotFoundException",
+    "ConflictException",
+    "PayloadTooLargeException",
+    "TooManyRequestsException",
+    "ServiceException",
+    "ApiConnectionError",
+    "ApiTimeoutError",
+]

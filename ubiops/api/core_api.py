@@ -1,0 +1,142 @@
+"""CoreApi: one method per deployment-request endpoint, each a typed name over the endpoint table."""
+
+from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar, Union, overload
+
+from urllib3._collections import HTTPHeaderDict  # public as urllib3.HTTPHeaderDict only from 2.0
+
+from ubiops.api.endpoints import BY_NAME, Endpoint
+from ubiops.api_client import ApiClient
+from ubiops.models import (
+    DeploymentRequestBatchCreateResponse,
+    DeploymentRequestCreateResponse,
+    DeploymentRequestDetail,
+    DeploymentRequestList,
+    DeploymentRequestSingleDetail,
+)
+
+__all__ = ["CoreApi", "Operation"]
+
+R = TypeVar("R")
+WITH_HTTP_INFO = "_with_http_info"
+
+
+class Operation(Generic[R]):
+    """A CoreApi method made from the endpoint named like the attribute (less ``_with_http_info``).
+
+    ``core_api.deployment_requests_get(project_name, deployment_name, request_id, metadata_only=True)`` checks
+    its arguments, sends the call and returns the decoded answer; the ``_with_http_info`` twin returns
+    ``(data, status, headers)``.
+    """
+
+    endpoint: Endpoint
+    with_http_info: bool
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.with_http_info = name.endswith(WITH_HTTP_INFO)
+        self.endpoint = BY_NAME[name[: -len(WITH_HTTP_INFO)] if self.with_http_info else name]
+        self.__doc__ = _docstring(self.endpoint, self.with_http_info)
+
+    @overload
+    def __get__(self, api: None, owner: type) -> "Operation[R]": ...
+
+    @overload
+    def __get__(self, api: "CoreApi", owner: type) -> Callable[..., R]: ...
+
+    def __get__(self, api: Optional["CoreApi"], owner: type) -> Union["Operation[R]", Callable[..., R]]:
+        if api is None:
+            return self
+        endpoint, with_http_info, client = self.endpoint, self.with_http_info, api.api_client
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return client.call(endpoint, args, kwargs, with_http_info)
+
+        call.__name__ = endpoint.name + (WITH_HTTP_INFO if with_http_info else "")
+        call.__doc__ = self.__doc__
+        return call
+
+
+def _docstring(endpoint: Endpoint, with_http_info: bool) -> str:
+    required = ", ".join(endpoint.positional)
+    optional = "".join(f", {p.name}={p.name}" for p in endpoint.params if not p.required)
+    returns = f"({endpoint.returns.doc_type}, status, headers)" if with_http_info else endpoint.returns.doc_type
+    params = "\n".join(f"    {p.name} ({p.doc_type}{'' if p.required else ', optional'})" for p in endpoint.params)
+    return (
+        f"{endpoint.summary}.\n\n"
+        f"{endpoint.method} {endpoint.path}\n\n"
+        f"{endpoint.name}({required}{optional}) -> {returns}\n\n"
+        f"Parameters:\n{params}\n\n"
+        "Every method also takes async_req=True (returns an object with .get()), _request_timeout (seconds, or a\n"
+        "(connect, read) pair), _preload_content=False (returns the raw urllib3 response unread),\n"
+        "_return_http_data_only and _retries (an int or a RetryPolicy for this call).\n"
+        "See docs/DeploymentRequests.md."
+    )
+
+
+Info = Tuple[R, int, HTTPHeaderDict]
+Batch = List[DeploymentRequestBatchCreateResponse]
+Details = List[DeploymentRequestDetail]
+Listed = List[DeploymentRequestList]
+Created = DeploymentRequestCreateResponse
+Single = DeploymentRequestSingleDetail
+Content = Union[str, Dict[str, Any], List[Any]]
+
+
+class CoreApi:
+    """The deployment-requests API. Every method is documented in docs/DeploymentRequests.md.
+
+    Without an ApiClient it makes one from the environment (``UBIOPS_API_TOKEN``, ``UBIOPS_API_HOST``)::
+
+        core_api = ubiops.CoreApi()
+        result = core_api.deployment_requests_create("my-project", "my-deployment", {"x": 1.0})
+        core_api.api_client.close()
+    """
+
+    def __init__(self, api_client: Optional[ApiClient] = None) -> None:
+        self.api_client = api_client if api_client is not None else ApiClient()
+
+    # default version                                                   # a named version
+    batch_deployment_requests_create: Operation[Batch] = Operation()
+    batch_deployment_version_requests_create: Operation[Batch] = Operation()
+    deployment_requests_batch_cancel: Operation[Any] = Operation()
+    deployment_version_requests_batch_cancel: Operation[Any] = Operation()
+    deployment_requests_batch_delete: Operation[Any] = Operation()
+    deployment_version_requests_batch_delete: Operation[Any] = Operation()
+    deployment_requests_batch_get: Operation[Details] = Operation()
+    deployment_version_requests_batch_get: Operation[Details] = Operation()
+    deployment_requests_create: Operation[Created] = Operation()
+    deployment_version_requests_create: Operation[Created] = Operation()
+    deployment_requests_delete: Operation[None] = Operation()
+    deployment_version_requests_delete: Operation[None] = Operation()
+    deployment_requests_get: Operation[Single] = Operation()
+    deployment_version_requests_get: Operation[Single] = Operation()
+    deployment_requests_list: Operation[Listed] = Operation()
+    deployment_version_requests_list: Operation[Listed] = Operation()
+    deployment_requests_update: Operation[Any] = Operation()
+    deployment_version_requests_update: Operation[Any] = Operation()
+    deployment_requests_input_get: Operation[Content] = Operation()
+    deployment_version_requests_input_get: Operation[Content] = Operation()
+    deployment_requests_output_get: Operation[Content] = Operation()
+    deployment_version_requests_output_get: Operation[Content] = Operation()
+
+    batch_deployment_requests_create_with_http_info: Operation[Info[Batch]] = Operation()
+    batch_deployment_version_requests_create_with_http_info: Operation[Info[Batch]] = Operation()
+    deployment_requests_batch_cancel_with_http_info: Operation[Info[Any]] = Operation()
+    deployment_version_requests_batch_cancel_with_http_info: Operation[Info[Any]] = Operation()
+    deployment_requests_batch_delete_with_http_info: Operation[Info[Any]] = Operation()
+    deployment_version_requests_batch_delete_with_http_info: Operation[Info[Any]] = Operation()
+    deployment_requests_batch_get_with_http_info: Operation[Info[Details]] = Operation()
+    deployment_version_requests_batch_get_with_http_info: Operation[Info[Details]] = Operation()
+    deployment_requests_create_with_http_info: Operation[Info[Created]] = Operation()
+    deployment_version_requests_create_with_http_info: Operation[Info[Created]] = Operation()
+    deployment_requests_delete_with_http_info: Operation[Info[None]] = Operation()
+    deployment_version_requests_delete_with_http_info: Operation[Info[None]] = Operation()
+    deployment_requests_get_with_http_info: Operation[Info[Single]] = Operation()
+    deployment_version_requests_get_with_http_info: Operation[Info[Single]] = Operation()
+    deployment_requests_list_with_http_info: Operation[Info[Listed]] = Operation()
+    deployment_version_requests_list_with_http_info: Operation[Info[Listed]] = Operation()
+    deployment_requests_update_with_http_info: Operation[Info[Any]] = Operation()
+    deployment_version_requests_update_with_http_info: Operation[Info[Any]] = Operation()
+    deployment_requests_input_get_with_http_info: Operation[Info[Content]] = Operation()
+    deployment_version_requests_input_get_with_http_info: Operation[Info[Content]] = Operation()
+    deployment_requests_output_get_with_http_info: Operation[Info[Content]] = Operation()
+    deployment_version_requests_output_get_with_http_info: Operation[Info[Content]] = Operation()

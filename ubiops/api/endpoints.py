@@ -1,0 +1,336 @@
+"""The 22 deployment-request endpoints, declared once as data.
+
+Eleven endpoints act on a deployment's default version; their ``/versions/{version}`` twins are derived from them
+by :meth:`Endpoint.for_version`, never written out. :meth:`Endpoint.prepare` turns a call's arguments into the
+request that goes on the wire.
+"""
+
+import json
+from datetime import datetime
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Type
+from urllib.parse import quote, urlencode
+
+from ubiops.api import checks
+from ubiops.exceptions import ApiTypeError, ApiValueError
+from ubiops.models import (
+    DeploymentRequestBatchCreateResponse,
+    DeploymentRequestCreateResponse,
+    DeploymentRequestDetail,
+    DeploymentRequestList,
+    DeploymentRequestSingleDetail,
+    Model,
+)
+
+__all__ = ["Param", "Returns", "Endpoint", "Prepared", "ENDPOINTS", "BY_NAME", "STREAM", "encode_json"]
+
+DIRECT_TIMEOUT = checks.integer_in(10, 3600)
+BATCH_TIMEOUT = checks.integer_in(10, 172800)
+
+
+class Param(NamedTuple):
+    """One argument: where it goes (``path``, ``query`` or ``body``), its rule, and its type for the docs."""
+
+    name: str
+    where: str
+    check: checks.Check
+    doc_type: str
+
+    @property
+    def required(self) -> bool:
+        return self.where != "query"
+
+
+class Returns(NamedTuple):
+    """How an answer's body becomes the method's return value."""
+
+    doc_type: str
+    decode: Callable[[bytes, str], Any]
+
+
+class Prepared(NamedTuple):
+    """A request ready for the transport: ``url`` is relative to the host and carries the query."""
+
+    method: str
+    url: str
+    headers: Dict[str, str]
+    body: Optional[bytes]
+
+
+def _json(raw: bytes) -> Any:
+    return json.loads(raw) if raw else None
+
+
+def one(model: Type[Model]) -> Returns:
+    return Returns(model.__name__, lambda raw, _: model.from_json(_json(raw)))
+
+
+def many(model: Type[Model]) -> Returns:
+    from_json = model.from_json
+    return Returns(f"list[{model.__name__}]", lambda raw, _: [from_json(item) for item in _json(raw)])
+
+
+def _content(raw: bytes, content_type: str) -> Any:
+    if content_type.startswith("application/json"):
+        return _json(raw)
+    return raw.decode("utf-8")
+
+
+OBJECT = Returns("object", lambda raw, _: _json(raw))
+NOTHING = Returns("None", lambda raw, _: None)
+#: The stored input or output of a request: a dict/list for structured data, a str for plain data.
+CONTENT = Returns("str or dict()", _content)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact JSON; models become their dicts and datetimes ISO 8601 text."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default).encode("utf-8")
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+class Endpoint(NamedTuple):
+    """One endpoint: its method name, summary, HTTP method, path template, parameters and answer."""
+
+    name: str
+    summary: str
+    method: str
+    path: str
+    params: Tuple[Param, ...]
+    returns: Returns
+    #: Repeating the call can do no harm, so it may be retried after the server might have acted on it.
+    idempotent: bool = True
+    #: A direct request: the answer comes when the deployment has finished, so the read timeout follows ``timeout``.
+    direct: bool = False
+
+    @property
+    def positional(self) -> Tuple[str, ...]:
+        """Names of the required arguments, in the order they are given positionally."""
+        return tuple(p.name for p in self.params if p.required)
+
+    def for_version(self) -> "Endpoint":
+        """The twin that acts on a named version: ``/versions/{version}`` in the path, and ``version`` right after
+        the last path argument (``..._get(project_name, deployment_name, request_id, version)``)."""
+        last_path = max(i for i, p in enumerate(self.params) if p.where == "path")
+        params = self.params[: last_path + 1] + (VERSION,) + self.params[last_path + 1 :]
+        return self._replace(
+            name=self.name.replace("deployment_requests", "deployment_version_requests"),
+            summary=self.summary.replace("deployment request", "deployment version request"),
+            path=self.path.replace("{deployment_name}", "{deployment_name}/versions/{version}"),
+            params=params,
+        )
+
+    def bind(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        """Arguments by name; unknown or doubled arguments are an ApiTypeError, missing ones an ApiValueError."""
+        positional = self.positional
+        if len(args) > len(positional):
+            raise ApiTypeError(
+                f"{self.name}() takes {len(positional)} positional arguments ({', '.join(positional)}) "
+                f"but {len(args)} were given"
+            )
+        known = {p.name for p in self.params}
+        for key in kwargs:
+            if key not in known:
+                raise ApiTypeError(f"Got an unexpected keyword argument '{key}' to method {self.name}")
+        values = dict(zip(positional, args))
+        for key, value in kwargs.items():
+            if key in values:
+                raise ApiTypeError(f"{self.name}() got multiple values for argument '{key}'")
+            values[key] = value
+        for name in positional:
+            if values.get(name) is None:
+                raise ApiValueError(f"Missing the required parameter `{name}` when calling `{self.name}`", [name])
+        return values
+
+    def validate(self, values: Dict[str, Any]) -> None:
+        for param in self.params:
+            value = values.get(param.name)
+            if value is not None:
+                param.check(self.name, param.name, value)
+
+    def prepare(self, values: Dict[str, Any]) -> Prepared:
+        """The wire form: percent-encoded path segments with no safe characters, the query parameters that were
+        given, and a JSON body (a plain ``str`` request body is sent raw as ``text/plain``)."""
+        path = self.path.format(
+            **{p.name: quote(str(values[p.name]), safe="") for p in self.params if p.where == "path"}
+        )
+        query = [
+            (p.name, _query_value(values[p.name]))
+            for p in self.params
+            if p.where == "query" and values.get(p.name) is not None
+        ]
+        if query:
+            path = f"{path}?{urlencode(query)}"
+        headers: Dict[str, str] = {}
+        body = None
+        for param in self.params:
+            if param.where == "body":
+                data = values[param.name]
+                if isinstance(data, str):
+                    body, headers["Content-Type"] = data.encode("utf-8"), "text/plain; charset=utf-8"
+                else:
+                    try:
+                        body = encode_json(data)
+                    except (TypeError, ValueError) as err:
+                        raise ApiTypeError(
+                            f"{self.name}: `{param.name}` cannot be sent as JSON: {err}", [param.name]
+                        ) from err
+                    headers["Content-Type"] = "application/json"
+        return Prepared(self.method, path, headers, body)
+
+
+def _path(name: str) -> Param:
+    return Param(name, "path", checks.name_text, "str")
+
+
+def _query(name: str, check: checks.Check, doc_type: str) -> Param:
+    return Param(name, "query", check, doc_type)
+
+
+PROJECT, DEPLOYMENT, VERSION, REQUEST_ID = (
+    _path("project_name"),
+    _path("deployment_name"),
+    _path("version"),
+    _path("request_id"),
+)
+IDS = Param("data", "body", checks.request_ids, "list[str]")
+PRIORITY = _query("priority", checks.one_of((0, 1)), "int")
+REQUESTS = "/projects/{project_name}/deployments/{deployment_name}/requests"
+ONE_REQUEST = REQUESTS + "/{request_id}"
+
+#: The endpoints of the default version, in the order of the reference document.
+_DEFAULT_VERSION = (
+    Endpoint(
+        "batch_deployment_requests_create",
+        "Create a batch deployment request",
+        "POST",
+        REQUESTS + "/batch",
+        (
+            PROJECT,
+            DEPLOYMENT,
+            Param("data", "body", checks.batch_data, "list[str or dict()]"),
+            _query("timeout", BATCH_TIMEOUT, "int"),
+            PRIORITY,
+        ),
+        many(DeploymentRequestBatchCreateResponse),
+        idempotent=False,
+    ),
+    Endpoint(
+        "deployment_requests_batch_cancel",
+        "Cancel multiple deployment requests",
+        "POST",
+        REQUESTS + "/cancel",
+        (PROJECT, DEPLOYMENT, IDS, _query("status", checks.one_of(("pending", "processing")), "str")),
+        OBJECT,
+    ),
+    Endpoint(
+        "deployment_requests_batch_delete",
+        "Delete multiple deployment requests",
+        "POST",
+        REQUESTS + "/delete",
+        (PROJECT, DEPLOYMENT, IDS),
+        OBJECT,
+    ),
+    Endpoint(
+        "deployment_requests_batch_get",
+        "Retrieve multiple deployment requests",
+        "POST",
+        REQUESTS + "/collect",
+        (PROJECT, DEPLOYMENT, IDS),
+        many(DeploymentRequestDetail),
+    ),
+    Endpoint(
+        "deployment_requests_create",
+        "Create a direct deployment request",
+        "POST",
+        REQUESTS,
+        (
+            PROJECT,
+            DEPLOYMENT,
+            Param("data", "body", checks.direct_data, "str or dict()"),
+            _query("timeout", DIRECT_TIMEOUT, "int"),
+            PRIORITY,
+        ),
+        one(DeploymentRequestCreateResponse),
+        idempotent=False,
+        direct=True,
+    ),
+    Endpoint(
+        "deployment_requests_delete",
+        "Delete a deployment request",
+        "DELETE",
+        ONE_REQUEST,
+        (PROJECT, DEPLOYMENT, REQUEST_ID),
+        NOTHING,
+    ),
+    Endpoint(
+        "deployment_requests_get",
+        "Get a deployment request",
+        "GET",
+        ONE_REQUEST,
+        (PROJECT, DEPLOYMENT, REQUEST_ID, _query("metadata_only", checks.boolean, "bool")),
+        one(DeploymentRequestSingleDetail),
+    ),
+    Endpoint(
+        "deployment_requests_list",
+        "List deployment requests",
+        "GET",
+        REQUESTS,
+        (
+            PROJECT,
+            DEPLOYMENT,
+            _query("status", checks.text, "str"),
+            _query("limit", checks.integer_in(1, float("inf")), "int"),
+            _query("offset", checks.integer_in(0, float("inf")), "int"),
+            _query("start_date", checks.date, "str"),
+            _query("end_date", checks.date, "str"),
+            _query("search_id", checks.text, "str"),
+        ),
+        many(DeploymentRequestList),
+    ),
+    Endpoint(
+        "deployment_requests_update",
+        "Update a deployment request",
+        "PATCH",
+        ONE_REQUEST,
+        (PROJECT, DEPLOYMENT, REQUEST_ID, Param("data", "body", checks.update_body, "DeploymentRequestUpdate")),
+        OBJECT,
+    ),
+    Endpoint(
+        "deployment_requests_input_get",
+        "Get the input of a deployment request",
+        "GET",
+        ONE_REQUEST + "/input",
+        (PROJECT, DEPLOYMENT, REQUEST_ID),
+        CONTENT,
+    ),
+    Endpoint(
+        "deployment_requests_output_get",
+        "Get the output of a deployment request",
+        "GET",
+        ONE_REQUEST + "/output",
+        (PROJECT, DEPLOYMENT, REQUEST_ID),
+        CONTENT,
+    ),
+)
+
+ENDPOINTS: Tuple[Endpoint, ...] = _DEFAULT_VERSION + tuple(e.for_version() for e in _DEFAULT_VERSION)
+BY_NAME: Dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+
+#: Streaming direct request, served by :func:`ubiops.utils.stream_request` rather than a CoreApi method.
+STREAM = BY_NAME["deployment_requests_create"]._replace(
+    name="deployment_requests_stream", summary="Stream a direct deployment request", path=REQUESTS + "/stream"
+)

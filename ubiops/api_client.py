@@ -1,0 +1,132 @@
+"""ApiClient: the one request path every endpoint goes through: check -> serialize -> send -> deserialize."""
+
+import threading
+from typing import Any, Dict, Optional, Tuple
+
+from ubiops._version import __version__
+from ubiops.api.endpoints import Endpoint
+from ubiops.configuration import DIRECT_REQUEST_TIMEOUT_MARGIN, Configuration
+from ubiops.exceptions import ApiConnectionError
+from ubiops.rest import RESTClient, request_timeout
+from ubiops.retry import RetryPolicy
+
+__all__ = ["ApiClient", "CALL_OPTIONS"]
+
+#: Keyword arguments every method takes besides its own parameters.
+CALL_OPTIONS = frozenset({"async_req", "_request_timeout", "_preload_content", "_return_http_data_only", "_retries"})
+#: A direct request's ``timeout`` when none is given, as the server applies it.
+DEFAULT_DIRECT_TIMEOUT = 300
+
+
+class ApiClient:
+    """Carries calls to the API over one pool of connections, shared safely between threads.
+
+    Use it as a context manager, or call :meth:`close` when done::
+
+        with ubiops.ApiClient(configuration) as api_client:
+            core_api = ubiops.CoreApi(api_client)
+    """
+
+    def __init__(
+        self,
+        configuration: Optional[Configuration] = None,
+        header_name: Optional[str] = None,
+        header_value: Optional[str] = None,
+        cookie: Optional[str] = None,
+        pool_threads: int = 1,
+    ) -> None:
+        self.configuration = configuration if configuration is not None else Configuration()
+        self.rest_client = RESTClient(self.configuration)
+        self.default_headers: Dict[str, str] = {
+            "Accept": "application/json",
+            "User-Agent": f"ubiops-python/{__version__}",
+        }
+        if header_name is not None and header_value is not None:
+            self.default_headers[header_name] = header_value
+        if cookie:
+            self.default_headers["Cookie"] = cookie
+        self.pool_threads = pool_threads
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
+
+    @property
+    def user_agent(self) -> str:
+        return self.default_headers["User-Agent"]
+
+    @user_agent.setter
+    def user_agent(self, value: str) -> None:
+        self.default_headers["User-Agent"] = value
+
+    def set_default_header(self, header_name: str, header_value: str) -> None:
+        self.default_headers[header_name] = header_value
+
+    @property
+    def pool(self) -> Any:
+        """The thread pool behind ``async_req=True``, started on first use."""
+        with self._pool_lock:
+            if self._pool is None:
+                from multiprocessing.pool import ThreadPool
+
+                self._pool = ThreadPool(self.pool_threads)
+            return self._pool
+
+    def call(self, endpoint: Endpoint, args: Tuple[Any, ...], kwargs: Dict[str, Any], with_http_info: bool) -> Any:
+        """Check the arguments, then send the call now, or on the thread pool when ``async_req=True``."""
+        options = {name: kwargs.pop(name) for name in CALL_OPTIONS.intersection(kwargs)}
+        values = endpoint.bind(args, kwargs)
+        if self.configuration.client_side_validation:
+            endpoint.validate(values)
+        if options.pop("async_req", False):
+            return self.pool.apply_async(self._send, (endpoint, values, options, with_http_info))
+        return self._send(endpoint, values, options, with_http_info)
+
+    def _send(self, endpoint: Endpoint, values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
+        configuration = self.configuration
+        prepared = endpoint.prepare(values)
+        headers = {**self.default_headers, **prepared.headers, **configuration.auth_settings()}
+        read_timeout = configuration.read_timeout
+        if endpoint.direct:
+            server_timeout = values.get("timeout") or DEFAULT_DIRECT_TIMEOUT
+            read_timeout = max(read_timeout, server_timeout + DIRECT_REQUEST_TIMEOUT_MARGIN)
+        policy = RetryPolicy.coerce(options["_retries"]) if "_retries" in options else configuration.retries
+        preload = options.get("_preload_content", True)
+        response = self.rest_client.request(
+            prepared.method,
+            configuration.host + prepared.url,
+            headers,
+            prepared.body,
+            request_timeout(options.get("_request_timeout"), configuration.connect_timeout, read_timeout),
+            policy,
+            endpoint.idempotent,
+            preload,
+        )
+        if not preload:
+            return response
+        try:
+            data = endpoint.returns.decode(response.data, response.headers.get("Content-Type", ""))
+        except (ValueError, TypeError, AttributeError) as err:
+            raise ApiConnectionError(
+                "Invalid response",
+                f"{endpoint.name}: the answer could not be read as {endpoint.returns.doc_type}: {err}",
+            ) from err
+        if options.get("_return_http_data_only", not with_http_info):
+            return data
+        return data, response.status, response.headers
+
+    def close(self) -> None:
+        """Close the pooled connections and stop the ``async_req`` thread pool."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool.join()
+                self._pool = None
+        self.rest_client.close()
+
+    def __enter__(self) -> "ApiClient":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ApiClient(host={self.configuration.host!r}, user_agent={self.user_agent!r})"

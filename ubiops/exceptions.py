@@ -1,0 +1,234 @@
+"""Every error the client raises, in one tree.
+
+::
+
+    UbiOpsException                      root: catch this to catch everything from ubiops
+    └── OpenApiException                 name kept from the generated client
+        ├── ApiTypeError                 bad argument type, raised before any network I/O (also a TypeError)
+        ├── ApiValueError                bad argument value, raised before any network I/O (also a ValueError)
+        ├── ApiKeyError                  (also a KeyError)
+        ├── ApiAttributeError            (also an AttributeError)
+        └── ApiException                 the call reached the transport; .status .reason .body .headers .message
+            ├── BadRequestException          400
+            ├── UnauthorizedException        401
+            ├── ForbiddenException           403
+            ├── NotFoundException            404
+            ├── ConflictException            409
+            ├── PayloadTooLargeException     413
+            ├── TooManyRequestsException     429, with .retry_after in seconds when the server said
+            ├── ServiceException             5xx
+            └── ApiConnectionError           status 0: no HTTP answer (refused, reset, TLS, truncated body)
+                └── ApiTimeoutError          status 0: connect or read timeout
+
+Any other non-2xx status raises a plain ``ApiException``. Example::
+
+    try:
+        core_api.deployment_requests_get(project, deployment, request_id)
+    except ubiops.NotFoundException as e:
+        print(e.status, e.message)      # 404 request 'abc' does not exist
+"""
+
+import json
+from typing import Any, Dict, Mapping, Optional, Sequence, Type
+
+__all__ = [
+    "UbiOpsException",
+    "OpenApiException",
+    "ApiTypeError",
+    "ApiValueError",
+    "ApiKeyError",
+    "ApiAttributeError",
+    "ApiException",
+    "BadRequestException",
+    "UnauthorizedException",
+    "ForbiddenException",
+    "NotFoundException",
+    "ConflictException",
+    "PayloadTooLargeException",
+    "TooManyRequestsException",
+    "ServiceException",
+    "ApiConnectionError",
+    "ApiTimeoutError",
+    "exception_for_status",
+]
+
+#: How much of a non-JSON error body ``str(e)`` shows.
+BODY_PREVIEW_CHARS = 500
+
+
+class UbiOpsException(Exception):
+    """Root of every exception raised by ubiops."""
+
+
+class OpenApiException(UbiOpsException):
+    """Base of the argument errors and of :class:`ApiException`, as in the generated client."""
+
+
+class _ArgumentError(OpenApiException):
+    def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
+        super().__init__(msg)
+        self.path_to_item = path_to_item
+
+
+class ApiTypeError(_ArgumentError, TypeError):
+    """An argument has the wrong type; raised before any network I/O."""
+
+
+class ApiValueError(_ArgumentError, ValueError):
+    """An argument has a value outside what the API accepts; raised before any network I/O."""
+
+
+class ApiKeyError(_ArgumentError, KeyError):
+    """A required key is missing."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ApiAttributeError(_ArgumentError, AttributeError):
+    """An attribute does not exist."""
+
+
+class ApiException(OpenApiException):
+    """A call that did not get a 2xx answer.
+
+    ``status`` is the HTTP status (0 when no answer arrived), ``reason`` the HTTP reason phrase,
+    ``body`` the raw response body as text, ``headers`` the response headers, and ``message`` the
+    server's explanation taken from its ``{"error": "..."}`` body.
+    """
+
+    def __init__(
+        self,
+        status: Optional[int] = None,
+        reason: Optional[str] = None,
+        http_resp: Any = None,
+        *,
+        body: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        message: Optional[str] = None,
+    ) -> None:
+        if http_resp is not None:
+            status = http_resp.status if status is None else status
+            reason = http_resp.reason if reason is None else reason
+            raw = http_resp.data
+            body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            headers = dict(http_resp.headers)
+        self.status = status
+        self.reason = reason
+        self.body = body
+        self.headers = headers
+        self.message = message if message is not None else _error_message(body)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = f"({self.status}) {self.reason or ''}".rstrip()
+        if self.message:
+            text += f": {self.message}"
+        elif self.body:
+            text += f": {self.body[:BODY_PREVIEW_CHARS]}"
+        return text
+
+    def __str__(self) -> str:
+        return self._text()
+
+    def __reduce__(self) -> Any:
+        # Exception pickling replays self.args into __init__, which here hold the text, not the status.
+        return (self.__class__, (self.status, self.reason), dict(self.__dict__))
+
+
+class BadRequestException(ApiException):
+    """400: the server rejected the input."""
+
+
+class UnauthorizedException(ApiException):
+    """401: the token is missing or wrong."""
+
+
+class ForbiddenException(ApiException):
+    """403: the token may not do this."""
+
+
+class NotFoundException(ApiException):
+    """404: unknown project, deployment, version or request."""
+
+
+class ConflictException(ApiException):
+    """409: the request conflicts with the current state."""
+
+
+class PayloadTooLargeException(ApiException):
+    """413: the request body is larger than the server accepts."""
+
+
+class TooManyRequestsException(ApiException):
+    """429: rate limited. ``retry_after`` is the wait in seconds the server asked for, if it said."""
+
+    @property
+    def retry_after(self) -> Optional[float]:
+        return retry_after_seconds(self.headers or {})
+
+
+class ServiceException(ApiException):
+    """5xx: the server failed."""
+
+
+class ApiConnectionError(ApiException):
+    """No HTTP answer: connection refused or reset, TLS failure, or a truncated response. ``status`` is 0."""
+
+    def __init__(self, reason: str = "Connection error", message: str = "") -> None:
+        super().__init__(0, reason, message=message)
+
+    def __reduce__(self) -> Any:
+        return (self.__class__, (self.reason, self.message), dict(self.__dict__))
+
+
+class ApiTimeoutError(ApiConnectionError):
+    """The connect or read timeout passed before an answer arrived. ``status`` is 0."""
+
+
+_BY_STATUS: Dict[int, Type[ApiException]] = {
+    400: BadRequestException,
+    401: UnauthorizedException,
+    403: ForbiddenException,
+    404: NotFoundException,
+    409: ConflictException,
+    413: PayloadTooLargeException,
+    429: TooManyRequestsException,
+}
+
+
+def exception_for_status(status: int) -> Type[ApiException]:
+    """The exception class for an HTTP status."""
+    if status >= 500:
+        return ServiceException
+    return _BY_STATUS.get(status, ApiException)
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> Optional[float]:
+    """Seconds to wait from ``Retry-After`` or ``x-ratelimit-reset``; None when absent or unreadable."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in ("retry-after", "x-ratelimit-reset"):
+        value = lowered.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue  # an HTTP-date or garbage: fall back to our own backoff
+        if seconds == seconds and seconds >= 0:  # not NaN
+            return seconds
+    return None
+
+
+def _error_message(body: Optional[str]) -> Optional[str]:
+    if not body:
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict):
+        error = parsed.get("error", parsed.get("detail"))
+        if error is not None:
+            return error if isinstance(error, str) else json.dumps(error)
+    return None

@@ -1,0 +1,96 @@
+"""RetryPolicy: which failures are retried, how often, and how long to wait in between.
+
+Whether a failure may be retried depends on whether repeating the call can do harm. Every call is retried when
+the server cannot have acted on it (the connection failed before the request was sent, or the answer was 429 or
+503). Calls that are safe to repeat (reads, deletes, collect, cancels) are also retried after a read timeout, a
+dropped connection, 502 or 504. A create that may have reached the server is never repeated silently.
+"""
+
+import random
+from typing import Optional, Union
+
+__all__ = ["RetryPolicy"]
+
+#: Answers after which the server has not acted on the call.
+NOT_ACTED_STATUSES = frozenset({429, 503})
+#: Answers worth retrying for calls that are safe to repeat.
+IDEMPOTENT_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class RetryPolicy:
+    """An immutable retry policy.
+
+    ``total`` retries at most (so ``total + 1`` attempts); waits grow as ``backoff_factor * 2**n`` seconds with
+    jitter, capped at ``backoff_max``. A ``Retry-After`` or ``x-ratelimit-reset`` header sets the wait instead,
+    up to ``retry_after_max``; a longer wait is not taken and the 429 goes to the caller. Example::
+
+        configuration.retries = RetryPolicy(total=5, backoff_max=10)
+        core_api.deployment_requests_get(project, deployment, request_id, _retries=0)   # this call: no retries
+    """
+
+    __slots__ = ("total", "backoff_factor", "backoff_max", "retry_after_max")
+    total: int
+    backoff_factor: float
+    backoff_max: float
+    retry_after_max: float
+
+    def __init__(
+        self, total: int = 3, backoff_factor: float = 0.5, backoff_max: float = 30.0, retry_after_max: float = 120.0
+    ) -> None:
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise ValueError(f"RetryPolicy total must be an integer >= 0, got {total!r}")
+        for name, value in (
+            ("backoff_factor", backoff_factor),
+            ("backoff_max", backoff_max),
+            ("retry_after_max", retry_after_max),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"RetryPolicy {name} must be a number >= 0, got {value!r}")
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "backoff_factor", float(backoff_factor))
+        object.__setattr__(self, "backoff_max", float(backoff_max))
+        object.__setattr__(self, "retry_after_max", float(retry_after_max))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("RetryPolicy is immutable; make a new one")
+
+    @classmethod
+    def coerce(cls, value: Union[None, int, "RetryPolicy"]) -> "RetryPolicy":
+        """None -> the default policy, an int -> that many retries, a policy -> itself."""
+        if value is None:
+            return cls()
+        if isinstance(value, RetryPolicy):
+            return value
+        if value is False:
+            return cls(total=0)
+        return cls(total=value)
+
+    def may_retry_status(self, status: int, idempotent: bool) -> bool:
+        return status in (IDEMPOTENT_RETRY_STATUSES if idempotent else NOT_ACTED_STATUSES)
+
+    def backoff(self, retry_number: int, retry_after: Optional[float] = None) -> float:
+        """Seconds to wait before retry ``retry_number`` (0-based)."""
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self.backoff_max, self.backoff_factor * (2**retry_number))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(total={self.total}, backoff_factor={self.backoff_factor}, "
+            f"backoff_max={self.backoff_max}, retry_after_max={self.retry_after_max})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RetryPolicy):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in self.__slots__))
+
+    def __copy__(self) -> "RetryPolicy":
+        return self
+
+    def __deepcopy__(self, memo: object) -> "RetryPolicy":
+        return self
