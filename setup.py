@@ -12,11 +12,11 @@ EXTRAS = {
     "local": ["werkzeug>=2.2", "PyYAML>=5.4"],
     "progress": ["tqdm>=4.60"],
 }
+EXTRAS["lint"] = ["ruff>=0.5", "mypy>=1.8", "types-python-dateutil", "types-PyYAML"]
 EXTRAS["test"] = sorted(
-    set(EXTRAS["local"] + EXTRAS["progress"])
+    set(EXTRAS["local"] + EXTRAS["progress"] + EXTRAS["lint"])
     | {"pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "psutil>=5", "trustme>=1.0"}
 )
-EXTRAS["lint"] = ["ruff>=0.5", "mypy>=1.8", "types-python-dateutil", "types-PyYAML"]
 
 setup(
     name="ubiops",
