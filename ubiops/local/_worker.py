@@ -7,12 +7,14 @@ Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
 The worker exits when the parent closes its end of the pipe.
 """
 
+import faulthandler
 import importlib.util
 import inspect
 import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -25,9 +27,10 @@ def main(conn: Connection, package_dir: str, context: Dict[str, Any], log_path: 
     """Entry point of the worker process: load the package once, then serve requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker stops (no Ctrl-C tracebacks)
     _redirect_output(log_path)
+    faulthandler.enable()  # a segfault in deployment code leaves a Python traceback in the log
     try:
         deployment = _load(Path(package_dir), context)
-    except BaseException as exc:  # noqa: BLE001 - anything the package does while loading is a load error
+    except BaseException as exc:  # anything the package does while loading is a load error
         traceback.print_exc()
         sys.stderr.flush()
         conn.send(("load_error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__))
@@ -121,8 +124,14 @@ def _serve(conn: Connection, deployment: Any) -> None:
             return output[0]
         return output
 
+    send_lock = threading.Lock()  # deployment code may call streaming_update from its own threads
+
+    def send(message: Tuple[str, Optional[str]]) -> None:
+        with send_lock:
+            conn.send(message)
+
     def update(text: str) -> None:
-        conn.send(("update", str(text)))
+        send(("update", str(text)))
 
     while True:
         try:
@@ -133,7 +142,7 @@ def _serve(conn: Connection, deployment: Any) -> None:
         reply: Tuple[str, Optional[str]]
         try:
             output = dispatch(data, context)
-        except Exception as exc:  # noqa: BLE001 - deployment errors fail the request, the instance stays up
+        except Exception as exc:  # deployment errors fail the request, the instance stays up
             traceback.print_exc()
             reply = ("error", str(exc) or type(exc).__name__)
         else:
@@ -143,4 +152,4 @@ def _serve(conn: Connection, deployment: Any) -> None:
                 reply = ("error", f"The deployment output is not JSON-serialisable: {exc}")
         sys.stdout.flush()
         sys.stderr.flush()
-        conn.send(reply)
+        send(reply)

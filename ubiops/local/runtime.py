@@ -9,6 +9,7 @@ process_id). A package that fails to load is not restarted: each request it gets
 import atexit
 import json
 import multiprocessing
+import select
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 from ubiops.local import _worker
 
 REQUEST_MODES = ("express", "batch")
-KILL_GRACE = 2.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
+KILL_GRACE = 1.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
 
 _MP = multiprocessing.get_context("spawn")
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
@@ -57,11 +58,20 @@ class _Instance:
         )
         self.process.start()
         child.close()  # so that the parent sees EOF as soon as the worker is gone
+        # One reusable poll object: a single syscall per wait, where Connection.poll builds a selector each time.
+        self._poller = select.poll() if hasattr(select, "poll") else None
+        if self._poller is not None:
+            self._poller.register(self.conn.fileno(), select.POLLIN)
+
+    def _readable(self, timeout: float) -> bool:
+        if self._poller is None:
+            return self.conn.poll(timeout)
+        return bool(self._poller.poll(timeout * 1000))
 
     def receive(self, deadline: float) -> Tuple[str, Any]:
         remaining = deadline - time.monotonic()
         try:
-            if remaining <= 0 or not self.conn.poll(remaining):
+            if remaining <= 0 or not self._readable(remaining):
                 raise _TimedOut
             message: Tuple[str, Any] = self.conn.recv()
         except (EOFError, OSError) as exc:
@@ -195,7 +205,11 @@ class DeploymentRuntime:
             if call.instance is None:
                 self._cond.notify_all()
             elif call.instance.process.exitcode is None:
-                call.instance.process.terminate()  # run() sees EOF, then kills, joins and replaces the instance
+                # run() sees EOF, then joins and replaces the instance; SIGKILL if SIGTERM is ignored.
+                call.instance.process.terminate()
+                escalate = threading.Timer(KILL_GRACE, call.instance.process.kill)
+                escalate.daemon = True
+                escalate.start()
             return True
 
     def stop(self) -> None:
@@ -256,7 +270,7 @@ class DeploymentRuntime:
                 if streaming_update is not None:
                     try:
                         streaming_update(payload)
-                    except Exception:  # noqa: BLE001 - e.g. the streaming client went away; the request goes on
+                    except Exception:  # e.g. the streaming client went away; the request goes on
                         streaming_update = None
         except _TimedOut:
             return Outcome("failed", error_message=f"Request exceeded its timeout of {timeout:g} seconds"), False
@@ -287,7 +301,7 @@ def _stopped_outcome() -> Outcome:
 
 @atexit.register
 def _stop_all() -> None:
-    """Registered after multiprocessing's own exit hook, so it runs first: its join of non-daemon workers
-    would otherwise wait forever on workers nobody stopped."""
+    """Registered after multiprocessing's own exit hook (multiprocessing.util, imported by _worker), so it runs
+    first: that hook joins non-daemon workers and would otherwise wait forever on workers nobody stopped."""
     for runtime in list(_LIVE):
         runtime.stop()

@@ -6,4 +6,5 @@ class Deployment:
         pass
 
     def requests(self, data, context):
-        return [{"via": "requests", "batch_size": len(data), "item": item, "context_id": context["id"]} for item in data]
+        size = len(data)
+        return [{"via": "requests", "batch_size": size, "item": item, "context_id": context["id"]} for item in data]

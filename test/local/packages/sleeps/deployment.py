@@ -1,8 +1,9 @@
 """Sleeps, recording wall-clock timestamps.
 
 data: {"seconds": float, "marker_dir": optional str, "peers": optional int, "name": optional str}
-Writes <marker_dir>/<name>.started when it starts (so a test knows it is running). With "peers", it then waits
-(at most 30 s) until that many .started markers exist, which only happens if the requests run concurrently.
+Writes "<start time> <pid>" to <marker_dir>/<name>.started when it starts (so a test knows it is running).
+With "peers", it then waits (at most 30 s) until that many .started markers exist, which only happens if the
+requests run concurrently.
 """
 
 import os
@@ -18,7 +19,7 @@ class Deployment:
         marker_dir = data.get("marker_dir")
         if marker_dir:
             with open(os.path.join(marker_dir, f"{data.get('name', 'sleep')}.started"), "w") as f:
-                f.write(str(start))
+                f.write(f"{start} {os.getpid()}")
         met = None
         if data.get("peers"):
             give_up = time.monotonic() + 30
