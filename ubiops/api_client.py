@@ -12,8 +12,11 @@ from ubiops.retry import RetryPolicy
 
 __all__ = ["ApiClient", "CALL_OPTIONS"]
 
-#: Keyword arguments every method takes besides its own parameters.
-CALL_OPTIONS = frozenset({"async_req", "_request_timeout", "_preload_content", "_return_http_data_only", "_retries"})
+#: Keyword arguments every method takes besides its own parameters. ``_headers`` (a dict) adds headers to one call,
+#: e.g. ``{"Accept": "text/event-stream"}`` for the streaming endpoint; it cannot replace ``Authorization``.
+CALL_OPTIONS = frozenset(
+    {"async_req", "_request_timeout", "_preload_content", "_return_http_data_only", "_retries", "_headers"}
+)
 #: A direct request's ``timeout`` when none is given, as the server applies it.
 DEFAULT_DIRECT_TIMEOUT = 300
 
@@ -83,7 +86,8 @@ class ApiClient:
     def _send(self, endpoint: Endpoint, values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
         configuration = self.configuration
         prepared = endpoint.prepare(values)
-        headers = {**self.default_headers, **prepared.headers, **configuration.auth_settings()}
+        extra = options.get("_headers") or {}
+        headers = {**self.default_headers, **prepared.headers, **extra, **configuration.auth_settings()}
         read_timeout = configuration.read_timeout
         if endpoint.direct:
             server_timeout = values.get("timeout") or DEFAULT_DIRECT_TIMEOUT
