@@ -90,8 +90,17 @@ def _default(value: Any) -> Any:
 
 
 def encode_json(value: Any) -> bytes:
-    """Compact JSON; models become their dicts and datetimes ISO 8601 text."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default).encode("utf-8")
+    """Compact JSON; models become their dicts and datetimes ISO 8601 text. NaN and infinities are a ValueError:
+    Python would write them as ``NaN`` and ``Infinity``, which are not JSON."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+    return text.encode("utf-8")
+
+
+def _segment(value: Any) -> str:
+    """One path segment, percent-encoded with no safe characters. ``.`` and ``..`` are encoded too: as plain
+    dot segments they would be resolved away (``/projects/../deployments`` is ``/deployments``)."""
+    encoded = quote(str(value), safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
 def _query_value(value: Any) -> str:
@@ -164,9 +173,7 @@ class Endpoint(NamedTuple):
     def prepare(self, values: Dict[str, Any]) -> Prepared:
         """The wire form: percent-encoded path segments with no safe characters, the query parameters that were
         given, and a JSON body (a plain ``str`` request body is sent raw as ``text/plain``)."""
-        path = self.path.format(
-            **{p.name: quote(str(values[p.name]), safe="") for p in self.params if p.where == "path"}
-        )
+        path = self.path.format(**{p.name: _segment(values[p.name]) for p in self.params if p.where == "path"})
         query = [
             (p.name, _query_value(values[p.name]))
             for p in self.params

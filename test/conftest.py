@@ -1,0 +1,6 @@
+"""Makes helpers that live in test/ (recording_server) importable from every test directory."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
