@@ -4,7 +4,8 @@ Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
   worker -> parent, once:   ("ready", None) | ("load_error", message)   (after a load error the worker exits)
   parent -> worker:         (request_id, data, request_mode)
   worker -> parent:         ("update", text)* then ("done", json_text) | ("error", message)
-The worker exits when the parent closes its end of the pipe.
+The worker exits when the parent closes its end of the pipe. This file imports only the standard library, so the
+worker process can run it as a file without importing the ubiops package.
 """
 
 import faulthandler
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 USER_ID = "local"
+RUN_NAME = "__ubiops_local_worker__"  # runtime.py runs this file with runpy under this name, see the end
 
 
 def main(conn: Connection, package_dir: str, context: Dict[str, Any], log_path: str) -> None:
@@ -153,3 +155,7 @@ def _serve(conn: Connection, deployment: Any) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         send(reply)
+
+
+if __name__ == RUN_NAME:
+    main(*globals()["WORKER_ARGUMENTS"])
