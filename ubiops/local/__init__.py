@@ -1,0 +1,21 @@
+"""A local UbiOps-compatible server that runs real deployment code: `LocalServer`, `ubiops-local serve`.
+
+Importing this package is cheap and needs only the standard library; LocalServer (werkzeug) loads on first use.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from ubiops.local.config import ConfigError, default_config
+
+if TYPE_CHECKING:
+    from ubiops.local.server import LocalServer
+
+__all__ = ["ConfigError", "LocalServer", "default_config"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LocalServer":
+        from ubiops.local.server import LocalServer
+
+        return LocalServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,327 @@
+"""The HTTP layer: routes declared as data, query and body parsing, JSON responses. The rules live in backend.py.
+
+Each endpoint exists twice: at deployment level (default version; by-id endpoints see every version) and under
+/versions/<version>. Both rules come from the one ENDPOINTS table.
+"""
+
+import hmac
+import json
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from ubiops.local.backend import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, Backend, TextBody, compact_json
+
+logger = logging.getLogger("ubiops.local")
+
+BASE = "/v2.1"
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
+LIST_LIMIT = (1, 1000, 50)
+
+#: (endpoint, method, path below .../requests)
+ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
+    ("create", "POST", ""),
+    ("list", "GET", ""),
+    ("create_batch", "POST", "/batch"),
+    ("stream", "POST", "/stream"),
+    ("cancel_many", "POST", "/cancel"),
+    ("delete_many", "POST", "/delete"),
+    ("collect", "POST", "/collect"),
+    ("get", "GET", "/<request_id>"),
+    ("update", "PATCH", "/<request_id>"),
+    ("delete", "DELETE", "/<request_id>"),
+    ("input", "GET", "/<request_id>/input"),
+    ("output", "GET", "/<request_id>/output"),
+)
+PREFIXES = (
+    f"{BASE}/projects/<project>/deployments/<deployment>/requests",
+    f"{BASE}/projects/<project>/deployments/<deployment>/versions/<version>/requests",
+)
+
+
+def url_map() -> Map:
+    rules = [Rule(f"{BASE}/status", endpoint="status", methods=["GET"])]
+    rules += [
+        Rule(prefix + suffix, endpoint=endpoint, methods=[method])
+        for prefix in PREFIXES
+        for endpoint, method, suffix in ENDPOINTS
+    ]
+    return Map(rules, merge_slashes=False, redirect_defaults=False)
+
+
+# -- parsing ---------------------------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def query_int(request: Request, name: str, bounds: Tuple[int, int, int]) -> int:
+    low, high, default = bounds
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ApiError(400, f"{name}: must be an integer from {low} to {high}, got {raw!r}")
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise ApiError(400, f"{name}: must be true or false, got {raw!r}")
+    return raw.lower() in ("true", "1")
+
+
+_FRACTION = re.compile(r"^(.*T\d\d:\d\d(?::\d\d)?)\.(\d+)(.*)$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def query_date(request: Request, name: str, end: bool = False) -> Optional[int]:
+    """An ISO 8601 date-time (UTC if no offset) in microseconds; an end is inclusive to its millisecond, or day."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    text = raw.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    match = _FRACTION.match(text)
+    if match:  # Python < 3.11 takes exactly 3 or 6 fraction digits
+        text = f"{match[1]}.{(match[2] + '000000')[:6]}{match[3]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            400, f"{name}: must be an ISO 8601 date-time like 2020-01-01T00:00:00.000Z, got {raw!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    us = (moment - _EPOCH) // timedelta(microseconds=1)
+    if end:
+        span = 86_400_000_000 if "T" not in text and " " not in text else 1000
+        us = us // span * span + span - 1
+    return int(us)
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"body: {request.content_length} bytes is over the limit of {limit} bytes")
+    chunks: List[bytes] = []
+    size = 0
+    while True:
+        chunk = request.stream.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"body: over the limit of {limit} bytes")
+        chunks.append(chunk)
+
+
+def parse_body(request: Request, limit: int, text_allowed: bool) -> Any:
+    """None for no body; TextBody for text/plain (where allowed); else the JSON value."""
+    data = read_body(request, limit)
+    mimetype = request.mimetype
+    if not data and not mimetype:
+        return None
+    if mimetype == "text/plain" and text_allowed:
+        try:
+            return TextBody(data.decode(request.mimetype_params.get("charset", "utf-8")))
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"body: not valid text in the declared charset: {exc}") from None
+    if mimetype not in ("", "application/json") and not mimetype.endswith("+json"):
+        allowed = "application/json or text/plain" if text_allowed else "application/json"
+        raise ApiError(400, f"Content-Type: must be {allowed}, got {mimetype!r}")
+    if not data:
+        return None
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, f"body: malformed JSON: {exc}") from None
+
+
+def id_list(body: Any, required: bool) -> Optional[List[str]]:
+    if body is None and not required:
+        return None
+    if not isinstance(body, list) or not all(isinstance(item, str) for item in body):
+        raise ApiError(400, "data: expected a JSON list of request ids (strings)")
+    if len(body) > MAX_ITEMS:
+        raise ApiError(400, f"data: at most {MAX_ITEMS} request ids per call, got {len(body)}")
+    return body
+
+
+# -- responses -------------------------------------------------------------------------------------------------------
+
+
+def json_response(value: Any, status: int = 200, headers: Optional[Dict[str, str]] = None) -> Response:
+    return Response(compact_json(value), status=status, headers=headers, content_type="application/json")
+
+
+def error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Response:
+    return json_response({"error": message}, status, headers)
+
+
+def server_sent_events(events: Iterable[Union[str, Dict[str, Any]]]) -> Iterator[bytes]:
+    """Updates as `data:` events, then the final record as one JSON line; the empty first chunk sends the headers."""
+    yield b""
+    try:
+        for event in events:
+            if isinstance(event, str):
+                yield ("".join(f"data: {line}\n" for line in event.split("\n")) + "\n").encode("utf-8")
+            else:
+                yield (compact_json(event) + "\n").encode("utf-8")
+    except ApiError as exc:
+        yield (compact_json({"error": exc.message}) + "\n").encode("utf-8")
+
+
+Handler = Callable[..., Response]
+
+
+class App:
+    """The WSGI application of the local server."""
+
+    def __init__(self, backend: Backend, token: str, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
+        self.backend = backend
+        self.max_body_size = max_body_size
+        self._authorization = f"Token {token}".encode()
+        self._map = url_map()
+        self._handlers: Dict[str, Handler] = {name: getattr(self, name) for name, _, _ in ENDPOINTS}
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except ApiError as exc:
+            headers = {"WWW-Authenticate": "Token"} if exc.status == 401 else None
+            response = error_response(exc.status, exc.message, headers)
+        except MethodNotAllowed as exc:
+            allowed = sorted(set(exc.valid_methods or []) - {"HEAD"})
+            response = error_response(
+                405,
+                f"method {request.method} is not allowed here (allowed: {', '.join(allowed)})",
+                {"Allow": ", ".join(allowed)},
+            )
+        except NotFound:
+            response = error_response(404, f"no such endpoint: {request.method} {request.path}")
+        except HTTPException as exc:
+            response = error_response(exc.code or 400, exc.description or exc.name)
+        except Exception as exc:  # a bug: answer 500 and go on serving
+            logger.exception("error while handling %s %s", request.method, request.path)
+            response = error_response(500, f"internal error of the local server: {exc!r}")
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self._map.bind_to_environ(request.environ)
+        if request.path != f"{BASE}/status":
+            self.authenticate(request)
+        endpoint, matched = adapter.match()
+        args = dict(matched)
+        if endpoint == "status":
+            return json_response({"status": "ok"})
+        return self._handlers[str(endpoint)](request, args.pop("project"), args.pop("deployment"), **args)
+
+    def authenticate(self, request: Request) -> None:
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self._authorization):
+            reason = "missing" if not given else "wrong"
+            raise ApiError(401, f"Authorization: {reason} token; send the header 'Authorization: Token <token>'")
+
+    # -- endpoints (version is None at deployment level) ------------------------------------------------------------
+
+    def _create_args(self, request: Request, bounds: Tuple[int, int, int]) -> Dict[str, Any]:
+        body = parse_body(request, self.max_body_size, text_allowed=True)
+        if body is None:
+            raise ApiError(400, "data: the request body is empty; send the request data")
+        return {
+            "body": body,
+            "timeout": query_int(request, "timeout", bounds),
+            "priority": query_int(request, "priority", (0, 1, 1)),
+        }
+
+    def create(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        args = self._create_args(request, DIRECT_TIMEOUT)
+        return json_response(self.backend.create_direct(project, deployment, version, **args))
+
+    def create_batch(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        args = self._create_args(request, BATCH_TIMEOUT)
+        return json_response(self.backend.create_batch(project, deployment, version, **args), 201)
+
+    def stream(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        args = self._create_args(request, DIRECT_TIMEOUT)
+        events = self.backend.create_stream(project, deployment, version, **args)
+        return Response(
+            server_sent_events(events), content_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    def list(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        records = self.backend.list(
+            project,
+            deployment,
+            version,
+            status=request.args.get("status") or None,
+            limit=query_int(request, "limit", LIST_LIMIT),
+            offset=query_int(request, "offset", (0, 2**62, 0)),
+            start=query_date(request, "start_date"),
+            end=query_date(request, "end_date", end=True),
+            search_id=request.args.get("search_id") or None,
+        )
+        return json_response(records)
+
+    def cancel_many(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        ids = id_list(parse_body(request, self.max_body_size, text_allowed=False), required=False)
+        status = request.args.get("status") or None
+        return json_response(self.backend.cancel_many(project, deployment, version, ids, status))
+
+    def delete_many(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        ids = id_list(parse_body(request, self.max_body_size, text_allowed=False), required=True) or []
+        return json_response(self.backend.delete_many(project, deployment, version, ids))
+
+    def collect(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
+        ids = id_list(parse_body(request, self.max_body_size, text_allowed=False), required=True) or []
+        return json_response(self.backend.collect(project, deployment, version, ids))
+
+    def get(
+        self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
+    ) -> Response:
+        metadata_only = query_bool(request, "metadata_only")
+        return json_response(self.backend.get(project, deployment, version, request_id, metadata_only))
+
+    def update(
+        self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
+    ) -> Response:
+        body = parse_body(request, self.max_body_size, text_allowed=False)
+        return json_response(self.backend.update(project, deployment, version, request_id, body))
+
+    def delete(
+        self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
+    ) -> Response:
+        self.backend.delete(project, deployment, version, request_id)
+        return Response(status=204)
+
+    def _data(self, project: str, deployment: str, version: Optional[str], request_id: str, which: str) -> Response:
+        value, filename = self.backend.data(project, deployment, version, request_id, which)
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if isinstance(value, str):
+            return Response(value, headers=headers, content_type="text/plain; charset=utf-8")
+        return json_response(value, headers=headers)
+
+    def input(
+        self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
+    ) -> Response:
+        return self._data(project, deployment, version, request_id, "input")
+
+    def output(
+        self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
+    ) -> Response:
+        return self._data(project, deployment, version, request_id, "output")

@@ -1,0 +1,773 @@
+"""The local server's state and rules, free of HTTP: requests, their statuses, the queues and the workers.
+
+Every rule violation is an ApiError carrying its HTTP status. Scheduling: per version, `instances` slots; a pending
+request is taken by (priority, creation order) by one of `instances` dispatcher threads, which claims it in the
+store (pending -> processing), runs it on the version's DeploymentRuntime and writes the outcome. A direct request
+that finds a free slot and an empty queue runs in the calling thread (the order is the same, one hand-off less).
+The store decides every race (conditional updates); in-memory state is only the queues and who waits for what.
+"""
+
+import functools
+import heapq
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from ubiops.local.config import DeploymentConfig, Field, ServerConfig, VersionConfig
+from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
+
+logger = logging.getLogger("ubiops.local")
+
+MAX_ITEMS = 250  #: items per batch create, ids per collect/cancel/delete
+DIRECT_TIMEOUT = (10, 3600, 300)  #: (minimum, maximum, default) seconds
+BATCH_TIMEOUT = (10, 172800, 14400)
+STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "cancelled_pending")
+CANCEL_RETRY = 0.01  #: seconds between attempts to stop a run that had been claimed but had not reached a worker
+
+#: A JSON value as parsed from a request body, or the text of a text/plain body.
+Body = Any
+QueueEntry = Tuple[int, int, str, str, int]  # (priority, time_created, id, mode, timeout)
+
+
+class ApiError(Exception):
+    """A request the server refuses; `status` is the HTTP status code, `message` says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TextBody:
+    """A text/plain request body: the string itself, as opposed to a JSON value."""
+
+    text: str
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso(us: Optional[int]) -> Optional[str]:
+    """Microseconds since the epoch as ISO 8601 UTC with milliseconds, e.g. 2020-03-28T20:00:26.613+00:00."""
+    if us is None:
+        return None
+    seconds, micro = divmod(us, 1_000_000)
+    return f"{_iso_seconds(seconds)}.{micro // 1000:03d}+00:00"
+
+
+def new_ids(count: int) -> List[str]:
+    """uuid4 strings, with one call for the randomness of all of them."""
+    randomness = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=randomness[i : i + 16], version=4)) for i in range(0, 16 * count, 16)]
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def stored_size(value: Any, text: str) -> int:
+    """Bytes of the input/output: the utf-8 text of a string, else of its compact JSON."""
+    return len((value if isinstance(value, str) else text).encode("utf-8"))
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_double(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_SCALAR_CHECKS: Dict[str, Callable[[Any], bool]] = {
+    "int": _is_int,
+    "double": _is_double,
+    "string": lambda value: isinstance(value, str),
+    "bool": lambda value: isinstance(value, bool),
+    "dict": lambda value: isinstance(value, dict),
+    "file": lambda value: isinstance(value, str),
+}
+
+
+def field_error(value: Any, fields: Sequence[Field]) -> Optional[str]:
+    """Why a structured value does not match the declared fields, or None when it does."""
+    if not isinstance(value, dict):
+        names = ", ".join(f.name for f in fields) or "(none)"
+        return f"expected a JSON object with the fields {names}, got {json_type(value)}"
+    declared = {f.name for f in fields}
+    for key in value:
+        if key not in declared:
+            return f"unknown field {key!r} (declared fields: {', '.join(sorted(declared)) or 'none'})"
+    for f in fields:
+        if f.name not in value:
+            return f"field {f.name!r} is missing (data_type {f.data_type})"
+        item = value[f.name]
+        if f.data_type.startswith("array_"):
+            check = _SCALAR_CHECKS[f.data_type[len("array_") :]]
+            if not isinstance(item, list):
+                return f"field {f.name!r}: expected {f.data_type} (a list), got {json_type(item)}"
+            for index, element in enumerate(item):
+                if not check(element):
+                    return f"field {f.name!r}[{index}]: expected {f.data_type[6:]}, got {json_type(element)}"
+        elif not _SCALAR_CHECKS[f.data_type](item):
+            return f"field {f.name!r}: expected {f.data_type}, got {json_type(item)}"
+    return None
+
+
+def _item_error(value: Any, deployment: DeploymentConfig, direction: str) -> Optional[str]:
+    if (deployment.input_type if direction == "input" else deployment.output_type) == "structured":
+        return field_error(value, deployment.input_fields if direction == "input" else deployment.output_fields)
+    return None if isinstance(value, str) else f"expected a string (plain {direction}), got {json_type(value)}"
+
+
+# -- response records --------------------------------------------------------------------------------------------
+
+
+def _loads(text: Optional[str]) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def list_record(row: StoredRequest) -> Dict[str, Any]:
+    return {
+        "id": row.id,
+        "deployment": row.deployment,
+        "version": row.version,
+        "status": row.status,
+        "success": row.status == "completed",
+        "time_created": iso(row.time_created),
+        "time_started": iso(row.time_started),
+        "time_completed": iso(row.time_completed),
+        "input_size": row.input_size,
+        "output_size": row.output_size,
+    }
+
+
+def full_record(row: StoredRequest, metadata_only: bool = False, origin: bool = False) -> Dict[str, Any]:
+    record = list_record(row)
+    record["timeout"] = row.timeout
+    if not metadata_only:
+        record["request_data"] = _loads(row.request_data)
+        record["result"] = _loads(row.result)
+    record["error_message"] = row.error_message
+    if origin:
+        record["origin"] = {"created_by": "local"}
+    return record
+
+
+def direct_record(row: StoredRequest) -> Dict[str, Any]:
+    return {
+        "id": row.id,
+        "deployment": row.deployment,
+        "version": row.version,
+        "status": row.status,
+        "success": row.status == "completed",
+        "result": _loads(row.result),
+        "error_message": row.error_message,
+        "timeout": row.timeout,
+    }
+
+
+# -- versions and their queues ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Version:
+    """A served version: its runtime, its queue of pending requests and its free slots."""
+
+    deployment: DeploymentConfig
+    config: VersionConfig
+    runtime: Any
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    queue: List[QueueEntry] = field(default_factory=list)
+    free: int = 0
+    threads: List[threading.Thread] = field(default_factory=list)
+
+
+def runtime_context(project: str, deployment: DeploymentConfig, version: VersionConfig) -> Dict[str, Any]:
+    """The init context a deployment sees, minus process_id (the runtime adds it)."""
+    return {
+        "project": project,
+        "deployment": deployment.name,
+        "version": version.name,
+        "input_type": deployment.input_type,
+        "output_type": deployment.output_type,
+        "input_fields": [{"name": f.name, "data_type": f.data_type} for f in deployment.input_fields],
+        "output_fields": [{"name": f.name, "data_type": f.data_type} for f in deployment.output_fields],
+        "language": f"python{sys.version_info.major}.{sys.version_info.minor}",
+        "environment_variables": dict(version.environment_variables),
+    }
+
+
+class Backend:
+    """All 22 request endpoints (+ stream) as methods; the HTTP layer only parses and serialises."""
+
+    def __init__(self, config: ServerConfig, store: Store, log_dir: Path, runtime_factory: Optional[Callable] = None):
+        if runtime_factory is None:
+            from ubiops.local.runtime import DeploymentRuntime
+
+            runtime_factory = DeploymentRuntime
+        self.config = config
+        self.store = store
+        self._versions: Dict[Tuple[str, str], _Version] = {}
+        for deployment in config.deployments:
+            for version in deployment.versions:
+                runtime = runtime_factory(
+                    version.path,
+                    context=runtime_context(config.project, deployment, version),
+                    instances=version.instances,
+                    log_path=log_dir / f"{deployment.name}.log",
+                )
+                self._versions[deployment.name, version.name] = _Version(deployment, version, runtime)
+        self._lock = threading.Lock()
+        self._clock = 0
+        self._stopping = False
+        self._waiters: Dict[str, threading.Event] = {}
+        self._streams: Dict[str, queue.Queue[Optional[str]]] = {}
+        self._running: Dict[str, _Version] = {}
+        self._to_cancel: Dict[str, _Version] = {}
+        self._cancel_wakeup = threading.Condition(self._lock)
+        self._helpers: List[threading.Thread] = []
+
+    # -- life cycle -----------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover the store, start the workers and the dispatchers, queue what is pending."""
+        now = now_us()
+        self.store.recover(now)
+        self.store.fail_unserved({(self.config.project, d, v) for d, v in self._versions}, now)
+        self._clock = self.store.last_created()
+        for request_id, _project, deployment, version, mode, priority, created, timeout in self.store.pending():
+            heapq.heappush(self._versions[deployment, version].queue, (priority, created, request_id, mode, timeout))
+        started: List[_Version] = []
+        try:
+            for state in self._versions.values():
+                state.runtime.start()
+                started.append(state)
+        except BaseException:
+            for state in started:
+                state.runtime.stop()
+            raise
+        for (deployment, version), state in self._versions.items():
+            state.free = state.config.instances
+            for index in range(state.config.instances):
+                thread = threading.Thread(
+                    target=self._dispatch, args=(state,), name=f"dispatch-{deployment}-{version}-{index}", daemon=True
+                )
+                thread.start()
+                state.threads.append(thread)
+        canceller = threading.Thread(target=self._cancel_loop, name="canceller", daemon=True)
+        canceller.start()
+        self._helpers.append(canceller)
+
+    def stop(self) -> None:
+        """Stop taking work, wake every waiter, stop the workers. Unfinished requests run again at the next start."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._cancel_wakeup.notify_all()
+            waiters, streams = list(self._waiters.values()), list(self._streams.values())
+        for state in self._versions.values():
+            with state.cond:
+                state.cond.notify_all()
+        for event in waiters:
+            event.set()
+        for stream in streams:
+            stream.put(None)
+        for state in self._versions.values():
+            state.runtime.stop()
+        for thread in [t for s in self._versions.values() for t in s.threads] + self._helpers:
+            thread.join(timeout=10)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    # -- lookups --------------------------------------------------------------------------------------------------
+
+    def deployment(self, project: str, deployment: str) -> DeploymentConfig:
+        if project != self.config.project:
+            raise ApiError(404, f"project {project!r} not found (this server serves project {self.config.project!r})")
+        found = self.config.deployment(deployment)
+        if found is None:
+            raise ApiError(404, f"deployment {deployment!r} not found in project {project!r}")
+        return found
+
+    def version(self, project: str, deployment: str, version: Optional[str]) -> _Version:
+        """The named version, or the default version when `version` is None."""
+        config = self.deployment(project, deployment)
+        name = config.default_version if version is None else version
+        state = self._versions.get((deployment, name))
+        if state is None:
+            raise ApiError(404, f"version {name!r} of deployment {deployment!r} not found")
+        return state
+
+    def scope(self, project: str, deployment: str, version: Optional[str]) -> Scope:
+        """Requests that by-id endpoints may see: the whole deployment, or one version when it is named."""
+        if version is None:
+            self.deployment(project, deployment)
+        else:
+            self.version(project, deployment, version)
+        return Scope(project, deployment, version)
+
+    def _row(self, request_id: str, scope: Scope) -> StoredRequest:
+        row = self.store.get(request_id, scope)
+        if row is None:
+            where = f"deployment {scope.deployment!r}"
+            if scope.version is not None:
+                where = f"version {scope.version!r} of {where}"
+            raise ApiError(404, f"request {request_id!r} not found in {where}")
+        return row
+
+    def _rows(self, ids: Sequence[str], scope: Scope) -> List[StoredRequest]:
+        """All of them, or a 404 naming the first unknown id."""
+        rows = self.store.get_many(ids, scope)
+        if len(rows) < len(ids):
+            known = {row.id for row in rows}
+            missing = next(request_id for request_id in ids if request_id not in known)
+            self._row(missing, scope)
+        return rows
+
+    # -- creating requests ----------------------------------------------------------------------------------------
+
+    def _new(
+        self,
+        state: _Version,
+        items: Sequence[Any],
+        mode: str,
+        timeout: int,
+        priority: int,
+        started: bool = False,
+    ) -> List[StoredRequest]:
+        """Store new requests in one transaction: pending, or processing when `started`."""
+        with self._lock:
+            first = max(now_us(), self._clock + 1)
+            self._clock = first + len(items) - 1
+        ids = new_ids(len(items))
+        rows = []
+        for offset, item in enumerate(items):
+            text = compact_json(item)
+            rows.append(
+                StoredRequest(
+                    id=ids[offset],
+                    project=self.config.project,
+                    deployment=state.deployment.name,
+                    version=state.config.name,
+                    mode=mode,
+                    status="processing" if started else "pending",
+                    priority=priority,
+                    timeout=timeout,
+                    time_created=first + offset,
+                    time_started=first if started else None,
+                    time_completed=None,
+                    request_data=text,
+                    result=None,
+                    error_message=None,
+                    input_size=stored_size(item, text),
+                    output_size=None,
+                )
+            )
+        self.store.insert(rows)
+        return rows
+
+    def _direct_data(self, deployment: DeploymentConfig, body: Body) -> Any:
+        """One item, or a non-empty list of items (for the deployment's `requests` method)."""
+        if isinstance(body, TextBody):
+            if deployment.input_type == "structured":
+                raise ApiError(400, "data: a structured deployment takes a JSON object (Content-Type application/json)")
+            return body.text
+        if isinstance(body, list):
+            if not body:
+                raise ApiError(400, "data: the list of requests is empty")
+            for index, item in enumerate(body):
+                error = _item_error(item, deployment, "input")
+                if error:
+                    raise ApiError(400, f"data[{index}]: {error}")
+            return body
+        error = _item_error(body, deployment, "input")
+        if error:
+            raise ApiError(400, f"data: {error}")
+        return body
+
+    def _batch_items(self, deployment: DeploymentConfig, body: Body) -> List[Any]:
+        if isinstance(body, TextBody):
+            if deployment.input_type == "structured":
+                raise ApiError(400, "data: a structured deployment takes a JSON object or a list of them")
+            return [body.text]
+        items = body if isinstance(body, list) else [body]
+        if not items:
+            raise ApiError(400, "data: the list of requests is empty")
+        if len(items) > MAX_ITEMS:
+            raise ApiError(400, f"data: at most {MAX_ITEMS} requests per batch, got {len(items)}")
+        for index, item in enumerate(items):
+            error = _item_error(item, deployment, "input")
+            if error:
+                raise ApiError(400, f"data[{index}]: {error}; no request was created")
+        return items
+
+    def create_batch(
+        self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
+    ) -> List[Dict[str, Any]]:
+        state = self.version(project, deployment, version)
+        self._check_open()
+        rows = self._new(state, self._batch_items(state.deployment, body), "batch", timeout, priority)
+        with state.cond:
+            for row in rows:
+                heapq.heappush(state.queue, (priority, row.time_created, row.id, "batch", timeout))
+            state.cond.notify(len(rows))
+        return [
+            {
+                "id": row.id,
+                "deployment": row.deployment,
+                "version": row.version,
+                "status": "pending",
+                "time_created": iso(row.time_created),
+            }
+            for row in rows
+        ]
+
+    def create_direct(
+        self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
+    ) -> Dict[str, Any]:
+        """Blocks until the request is final (or the server stops)."""
+        state = self.version(project, deployment, version)
+        self._check_open()
+        data = self._direct_data(state.deployment, body)
+        with state.cond:  # a free slot and nobody waiting: run in this thread, created as processing
+            inline = state.free > 0 and not state.queue
+            if inline:
+                state.free -= 1
+        try:
+            row = self._new(state, [data], "direct", timeout, priority, started=inline)[0]
+            entry = (priority, row.time_created, row.id, "direct", timeout)
+            event = threading.Event()
+            self._register(self._waiters, row.id, event)
+            try:
+                if inline:
+                    with self._lock:
+                        self._running[row.id] = state
+                    self._serve(state, entry, row.request_data, chain=False)
+                else:
+                    with state.cond:
+                        heapq.heappush(state.queue, entry)
+                        state.cond.notify()
+                event.wait()
+            finally:
+                with self._lock:
+                    self._waiters.pop(row.id, None)
+        finally:
+            if inline:
+                self._release(state)
+        return direct_record(self._final_row(row.id, state))
+
+    def create_stream(
+        self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
+    ) -> Iterator[Union[str, Dict[str, Any]]]:
+        """Checks and queues the request now; the iterator gives each streaming update, then the direct record."""
+        state = self.version(project, deployment, version)
+        self._check_open()
+        row = self._new(state, [self._direct_data(state.deployment, body)], "direct", timeout, priority)[0]
+        updates: queue.Queue[Optional[str]] = queue.Queue()
+        self._register(self._streams, row.id, updates)
+        with state.cond:
+            heapq.heappush(state.queue, (priority, row.time_created, row.id, "direct", timeout))
+            state.cond.notify()
+
+        def events() -> Iterator[Union[str, Dict[str, Any]]]:
+            try:
+                while True:
+                    update = updates.get()
+                    if update is None:
+                        break
+                    yield update
+            finally:
+                with self._lock:
+                    self._streams.pop(row.id, None)
+            yield direct_record(self._final_row(row.id, state))
+
+        return events()
+
+    def _register(self, registry: Dict[str, Any], request_id: str, waiter: Any) -> None:
+        """Under the lock that stop() takes, so a stop never misses a waiter (the request runs after a restart)."""
+        with self._lock:
+            if self._stopping:
+                raise ApiError(503, f"the server is stopping; request {request_id!r} runs when it starts again")
+            registry[request_id] = waiter
+
+    def _final_row(self, request_id: str, state: _Version) -> StoredRequest:
+        row = self.store.get(request_id, Scope(self.config.project, state.deployment.name))
+        if row is None:
+            raise ApiError(404, f"request {request_id!r} was deleted before it finished")
+        if row.status not in FINAL_STATUSES:
+            raise ApiError(
+                503,
+                f"the server is stopping; request {request_id!r} is {row.status} and runs again when the server "
+                "starts again on the same data directory",
+            )
+        return row
+
+    def _check_open(self) -> None:
+        if self._stopping:
+            raise ApiError(503, "the server is stopping")
+
+    # -- running requests -----------------------------------------------------------------------------------------
+
+    def _dispatch(self, state: _Version) -> None:
+        """One per instance: wait for a pending request and a free slot, then serve requests while there are some."""
+        while True:
+            with state.cond:
+                while not self._stopping and not (state.queue and state.free > 0):
+                    state.cond.wait()
+                if self._stopping:
+                    return
+                state.free -= 1
+                entry = self._take(state)
+            try:
+                self._serve(state, entry, None, chain=True)
+            finally:
+                self._release(state)
+
+    def _take(self, state: _Version) -> Optional[QueueEntry]:
+        """The next pending request of the version, registered as running (so that a cancel finds it)."""
+        with state.cond:
+            if not state.queue:
+                return None
+            entry = heapq.heappop(state.queue)
+        with self._lock:
+            self._running[entry[2]] = state
+        return entry
+
+    def _release(self, state: _Version) -> None:
+        with state.cond:
+            state.free += 1
+            state.cond.notify()
+
+    def _serve(self, state: _Version, entry: Optional[QueueEntry], data: Optional[str], chain: bool) -> None:
+        """Run `entry` (claiming it unless its data is given) in the caller's slot; with `chain`, go on with the
+        next pending requests, writing each outcome and the next claim in one transaction."""
+        while entry is not None:
+            request_id = entry[2]
+            following: Optional[QueueEntry] = None
+            try:
+                if data is None:
+                    data = self.store.claim(request_id, now_us())
+                if data is not None:  # else it was cancelled or deleted while pending
+                    status, text, error, size = self._execute(state, entry, data)
+                    if self._stopping and status != "completed":
+                        return  # most likely cut short by the stop: it runs again at the next start
+                    following = self._take(state) if chain and not self._stopping else None
+                    with self.store.transaction():
+                        self.store.finish(request_id, status, text, error, size, now_us())
+                        data = None if following is None else self.store.claim(following[2], now_us())
+            except Exception:  # a bug must neither stop the dispatcher nor leave the request processing
+                logger.exception("serving request %s failed", request_id)
+                self._fail_quietly(request_id)
+                data = None
+            finally:
+                with self._lock:
+                    self._running.pop(request_id, None)
+            self._notify(request_id)
+            entry = following if following is not None or not chain or self._stopping else self._take(state)
+
+    def _fail_quietly(self, request_id: str) -> None:
+        try:
+            self.store.finish(request_id, "failed", None, "internal error of the local server", None, now_us())
+        except Exception:  # the store itself failed (e.g. closed at stop): the request reruns after a restart
+            logger.exception("could not mark request %s failed", request_id)
+
+    def _execute(self, state: _Version, entry: QueueEntry, data: str) -> Tuple[str, Optional[str], Optional[str], Any]:
+        """Run on the runtime; returns what to store: (status, result JSON, error message, output size)."""
+        _priority, _created, request_id, mode, timeout = entry
+        with self._lock:
+            stream = self._streams.get(request_id)
+        value = json.loads(data)
+        try:
+            outcome = state.runtime.run(
+                request_id,
+                value,
+                request_mode="express" if mode == "direct" else "batch",
+                timeout=timeout,
+                streaming_update=stream.put if stream is not None else None,
+            )
+        except Exception as exc:  # the runtime is not ours to trust blindly; the request must still end
+            logger.exception("the runtime failed on request %s", request_id)
+            return "failed", None, f"internal error of the local server: {exc!r}", None
+        if outcome.status != "completed":
+            return outcome.status, None, outcome.error_message if outcome.status == "failed" else None, None
+        error = self._output_error(state.deployment, outcome.result, isinstance(value, list))
+        if error is None:
+            try:
+                text = compact_json(outcome.result)
+                return "completed", text, None, stored_size(outcome.result, text)
+            except (TypeError, ValueError) as exc:
+                error = f"the deployment output cannot be stored as JSON: {exc}"
+        return "failed", None, error, None
+
+    @staticmethod
+    def _output_error(deployment: DeploymentConfig, result: Any, list_input: bool) -> Optional[str]:
+        """Output that does not match the output type fails the request, as on the platform. A list input may
+        get a list (one output per item) or one output for all of them."""
+        items = result if list_input and isinstance(result, list) else [result]
+        for index, item in enumerate(items):
+            error = _item_error(item, deployment, "output")
+            if error:
+                where = f"output[{index}]" if items is result else "output"
+                return f"the deployment returned an invalid {where}: {error}"
+        return None
+
+    def _notify(self, request_id: str) -> None:
+        """The request is final (or gone): wake whoever waits for it."""
+        with self._lock:
+            event = self._waiters.get(request_id)
+            stream = self._streams.get(request_id)
+        if event is not None:
+            event.set()
+        if stream is not None:
+            stream.put(None)
+
+    # -- cancel and delete ----------------------------------------------------------------------------------------
+
+    def _cancel(self, ids: Sequence[str]) -> int:
+        cancelled, cancelling = self.store.cancel(ids, now_us())
+        for request_id in cancelled:
+            self._notify(request_id)
+        self._stop_runs(cancelling)
+        return len(cancelled) + len(cancelling)
+
+    def _stop_runs(self, ids: Sequence[str]) -> None:
+        """Stop the runs of these requests; a run that has not reached the runtime yet is retried shortly."""
+        with self._lock:
+            for request_id in ids:
+                state = self._running.get(request_id)
+                if state is not None and not state.runtime.cancel(request_id):
+                    self._to_cancel[request_id] = state
+            if self._to_cancel:
+                self._cancel_wakeup.notify()
+
+    def _cancel_loop(self) -> None:
+        with self._lock:
+            while not self._stopping:
+                for request_id, state in list(self._to_cancel.items()):
+                    if request_id not in self._running or state.runtime.cancel(request_id):
+                        del self._to_cancel[request_id]
+                self._cancel_wakeup.wait(CANCEL_RETRY if self._to_cancel else None)
+
+    def update(self, project: str, deployment: str, version: Optional[str], request_id: str, body: Body) -> Dict:
+        if body != {"status": "cancelled"}:
+            raise ApiError(400, 'data: the only allowed update is {"status": "cancelled"}')
+        scope = self.scope(project, deployment, version)
+        self._row(request_id, scope)
+        self._cancel([request_id])
+        return full_record(self._row(request_id, scope), metadata_only=True, origin=True)
+
+    def cancel_many(
+        self, project: str, deployment: str, version: Optional[str], ids: Optional[List[str]], status: Optional[str]
+    ) -> Dict[str, int]:
+        """By ids (any version at deployment level), or every pending/processing request of the version."""
+        if ids and status is not None:
+            raise ApiError(400, "status: give either a list of ids or the status parameter with an empty list")
+        if status is not None:
+            if status not in ("pending", "processing"):
+                raise ApiError(400, f"status: must be pending or processing, got {status!r}")
+            state = self.version(project, deployment, version)
+            scope = Scope(project, deployment, state.config.name)
+            return {"cancelled": self._cancel(self.store.ids_with_status(scope, status))}
+        ids = list(dict.fromkeys(ids or []))
+        self._rows(ids, self.scope(project, deployment, version))
+        return {"cancelled": self._cancel(ids)}
+
+    def delete_many(self, project: str, deployment: str, version: Optional[str], ids: List[str]) -> Dict[str, int]:
+        ids = list(dict.fromkeys(ids))
+        self._rows(ids, self.scope(project, deployment, version))
+        statuses = self.store.delete(ids)
+        self._stop_runs([i for i, status in statuses.items() if status in ("processing", "cancelled_pending")])
+        for request_id in statuses:
+            self._notify(request_id)
+        return {"deleted": len(statuses)}
+
+    def delete(self, project: str, deployment: str, version: Optional[str], request_id: str) -> None:
+        self.delete_many(project, deployment, version, [request_id])
+
+    # -- reading --------------------------------------------------------------------------------------------------
+
+    def get(
+        self, project: str, deployment: str, version: Optional[str], request_id: str, metadata_only: bool
+    ) -> Dict[str, Any]:
+        row = self._row(request_id, self.scope(project, deployment, version))
+        return full_record(row, metadata_only=metadata_only, origin=True)
+
+    def collect(self, project: str, deployment: str, version: Optional[str], ids: List[str]) -> List[Dict[str, Any]]:
+        rows = self._rows(list(dict.fromkeys(ids)), self.scope(project, deployment, version))
+        return [full_record(row) for row in rows]
+
+    def list(
+        self,
+        project: str,
+        deployment: str,
+        version: Optional[str],
+        status: Optional[str],
+        limit: int,
+        offset: int,
+        start: Optional[int],
+        end: Optional[int],
+        search_id: Optional[str],
+    ) -> List[Dict[str, Any]]:
+        state = self.version(project, deployment, version)
+        statuses = list(dict.fromkeys(s.strip() for s in (status or "completed").split(",")))
+        for value in statuses:
+            if value not in STATUSES:
+                raise ApiError(400, f"status: unknown status {value!r} (allowed: {', '.join(STATUSES)})")
+        if len(statuses) > 1 and {"pending", "processing"} & set(statuses):
+            raise ApiError(400, "status: pending and processing cannot be combined with other statuses")
+        given = {"start_date": start, "end_date": end, "search_id": search_id}
+        filtered = [name for name, value in given.items() if value]
+        if filtered and not set(statuses) <= set(FINAL_STATUSES):
+            raise ApiError(400, f"{filtered[0]}: only available for the statuses completed, failed and cancelled")
+        scope = Scope(project, deployment, state.config.name)
+        rows = self.store.list(scope, statuses, limit, offset, start, end, search_id)
+        return [list_record(row) for row in rows]
+
+    def data(
+        self, project: str, deployment: str, version: Optional[str], request_id: str, which: str
+    ) -> Tuple[Any, str]:
+        """The stored input or output of a request and the file name to offer it as."""
+        row = self._row(request_id, self.scope(project, deployment, version))
+        if which == "input":
+            value = json.loads(row.request_data)
+        elif row.result is None:
+            raise ApiError(404, f"request {request_id} has no output (status {row.status})")
+        else:
+            value = json.loads(row.result)
+        return value, f"{request_id}-{which}.{'txt' if isinstance(value, str) else 'json'}"

@@ -1,0 +1,110 @@
+"""The command line: `ubiops-local serve [options]` (also `python -m ubiops.local serve`)."""
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, List, Optional
+
+from ubiops.local.app import DEFAULT_MAX_BODY_SIZE
+from ubiops.local.config import ConfigError
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="ubiops-local", description="A local UbiOps-compatible server.")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="serve deployment packages over the UbiOps API until Ctrl-C or SIGTERM",
+        description="Serve deployment packages over the UbiOps deployment-requests API. Without --config and "
+        "--deployment it serves the bundled example deployments echo and calculator.",
+    )
+    serve.add_argument("--config", metavar="FILE", type=Path, help="YAML file with the project and its deployments")
+    serve.add_argument(
+        "--deployment",
+        metavar="DIR",
+        type=Path,
+        action="append",
+        default=[],
+        help="a deployment package to serve with defaults (named after DIR, plain in/out, version v1); repeatable",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8900, help="port to bind, 0 for a free one (default 8900)")
+    serve.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        help="where requests (SQLite) and logs are kept; default: a temporary directory removed at stop",
+    )
+    serve.add_argument("--token", help="API token to accept (default: a new random token)")
+    serve.add_argument(
+        "--max-body-size",
+        metavar="BYTES",
+        type=int,
+        default=DEFAULT_MAX_BODY_SIZE,
+        help=f"largest request body accepted, larger ones get 413 (default {DEFAULT_MAX_BODY_SIZE})",
+    )
+    serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
+    serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+    return main
+
+
+def serve(args: argparse.Namespace) -> int:
+    from ubiops.local.server import LocalServer
+
+    try:
+        server = LocalServer(
+            config=args.config,
+            data_dir=args.data_dir,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            max_body_size=args.max_body_size,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            deployment_dirs=args.deployment,
+        )
+    except (ConfigError, ValueError) as exc:
+        print(f"ubiops-local: error: {exc}", file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        print(f"ubiops-local: error: cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        deployments = ", ".join(
+            f"{d.name} ({', '.join(v.name for v in d.versions)}; default {d.default_version})"
+            for d in server.config.deployments
+        )
+        print(
+            f"UbiOps local server at {server.url}\n"
+            f"project: {server.config.project}; deployments: {deployments}\n"
+            f"data directory: {server.data_dir}{' (temporary)' if args.data_dir is None else ''}\n"
+            f"token: {server.token}\n"
+            f"export UBIOPS_API_HOST={shlex.quote(server.url)}\n"
+            f"export UBIOPS_API_TOKEN={shlex.quote('Token ' + server.token)}\n"
+            "Ctrl-C stops the server.",
+            flush=True,
+        )
+        stopping.wait()
+    finally:
+        server.stop()
+    print("ubiops-local: stopped", flush=True)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    raise AssertionError(f"unhandled command {args.command}")  # argparse only lets known commands through

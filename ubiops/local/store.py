@@ -1,0 +1,329 @@
+"""SQLite storage of deployment requests in the data directory.
+
+One connection, guarded by a lock, in WAL mode with synchronous=NORMAL: a commit survives a killed server process
+(it is in the OS page cache) without an fsync per commit. Status changes are conditional UPDATEs, so the store
+decides every race between a worker finishing, a cancel and a delete. Times are integer microseconds since the
+epoch; creation times are unique and increasing, so they also give the creation order.
+"""
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+SCHEMA_VERSION = 1
+FINAL_STATUSES = ("completed", "failed", "cancelled")
+#: SQLite's limit on bound parameters is 999 in old versions; IN lists are split into chunks of this size.
+CHUNK = 500
+#: UPDATE ... RETURNING saves a statement per claim (SQLite >= 3.35).
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    deployment TEXT NOT NULL,
+    version TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    timeout INTEGER NOT NULL,
+    time_created INTEGER NOT NULL,
+    time_started INTEGER,
+    time_completed INTEGER,
+    request_data TEXT NOT NULL,
+    result TEXT,
+    error_message TEXT,
+    input_size INTEGER NOT NULL,
+    output_size INTEGER
+);
+CREATE INDEX IF NOT EXISTS requests_by_version ON requests (project, deployment, version, time_created);
+"""
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """One row. request_data and result are JSON texts."""
+
+    id: str
+    project: str
+    deployment: str
+    version: str
+    mode: str  # "direct" | "batch"
+    status: str
+    priority: int
+    timeout: int
+    time_created: int
+    time_started: Optional[int]
+    time_completed: Optional[int]
+    request_data: str
+    result: Optional[str]
+    error_message: Optional[str]
+    input_size: int
+    output_size: Optional[int]
+
+
+_COLUMNS = ", ".join(field.name for field in fields(StoredRequest))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which requests an operation may see: a deployment, optionally narrowed to one version."""
+
+    project: str
+    deployment: str
+    version: Optional[str] = None
+
+    def where(self) -> Tuple[str, List[str]]:
+        sql, args = "project = ? AND deployment = ?", [self.project, self.deployment]
+        if self.version is not None:
+            sql, args = sql + " AND version = ?", args + [self.version]
+        return sql, args
+
+
+class StoreError(Exception):
+    """The data directory holds something this server cannot use."""
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _marks(items: Sequence[str]) -> str:
+    return ",".join("?" * len(items))
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'requests'").fetchone()[0]
+            if tables and version != SCHEMA_VERSION:
+                raise StoreError(f"{path}: schema version {version}, this server reads version {SCHEMA_VERSION}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(f"{path}: not a usable request database: {exc}") from exc
+        except StoreError:
+            self._db.close()
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction holding the lock; the store's methods called inside it join it."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _rows(self, sql: str, args: Iterable[object]) -> List[StoredRequest]:
+        return [StoredRequest(*row) for row in self._db.execute(sql, tuple(args))]
+
+    # -- start-up -------------------------------------------------------------------------------------------------
+
+    def recover(self, now: int) -> None:
+        """After a stop or a crash: a cancel in progress is done, a run in progress starts over."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE requests SET status = 'cancelled', time_completed = ? WHERE status = 'cancelled_pending'",
+                (now,),
+            )
+            self._db.execute("UPDATE requests SET status = 'pending', time_started = NULL WHERE status = 'processing'")
+
+    def fail_unserved(self, served: Set[Tuple[str, str, str]], now: int) -> None:
+        """Pending requests of versions that are no longer configured would wait forever: fail them."""
+        with self.transaction():
+            groups = self._db.execute(
+                "SELECT DISTINCT project, deployment, version FROM requests WHERE status = 'pending'"
+            ).fetchall()
+            for project, deployment, version in groups:
+                if (project, deployment, version) not in served:
+                    self._db.execute(
+                        "UPDATE requests SET status = 'failed', time_completed = ?, error_message = ? "
+                        "WHERE status = 'pending' AND project = ? AND deployment = ? AND version = ?",
+                        (
+                            now,
+                            f"version {version} of deployment {deployment} (project {project}) is not in the "
+                            "server configuration any more",
+                            project,
+                            deployment,
+                            version,
+                        ),
+                    )
+
+    def pending(self) -> List[Tuple[str, str, str, str, str, int, int, int]]:
+        """(id, project, deployment, version, mode, priority, time_created, timeout) of every pending request."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT id, project, deployment, version, mode, priority, time_created, timeout FROM requests "
+                "WHERE status = 'pending'"
+            ).fetchall()
+
+    def last_created(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(time_created), 0) FROM requests").fetchone()[0])
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+
+    def insert(self, requests: Sequence[StoredRequest]) -> None:
+        """All of them in one transaction."""
+        with self.transaction():
+            self._db.executemany(
+                f"INSERT INTO requests ({_COLUMNS}) VALUES ({_marks(_COLUMNS.split(', '))})",
+                [tuple(vars(request).values()) for request in requests],
+            )
+
+    def claim(self, request_id: str, now: int) -> Optional[str]:
+        """pending -> processing; returns the request data, or None when it is no longer pending."""
+        with self._lock:
+            if _RETURNING:
+                row = self._db.execute(
+                    "UPDATE requests SET status = 'processing', time_started = ? WHERE id = ? AND status = 'pending' "
+                    "RETURNING request_data",
+                    (now, request_id),
+                ).fetchone()
+                return None if row is None else str(row[0])
+            with self.transaction():
+                row = self._db.execute(
+                    "SELECT request_data FROM requests WHERE id = ? AND status = 'pending'", (request_id,)
+                ).fetchone()
+                if row is not None:
+                    self._db.execute(
+                        "UPDATE requests SET status = 'processing', time_started = ? WHERE id = ?", (now, request_id)
+                    )
+                return None if row is None else str(row[0])
+
+    def finish(
+        self,
+        request_id: str,
+        status: str,
+        result: Optional[str],
+        error_message: Optional[str],
+        output_size: Optional[int],
+        now: int,
+    ) -> None:
+        """processing -> status, but cancelled_pending -> cancelled; nothing if the request is gone or final."""
+        if status == "cancelled":
+            result = error_message = output_size = None
+        with self._lock:
+            self._db.execute(
+                "UPDATE requests SET time_completed = ?, "
+                "status = CASE status WHEN 'cancelled_pending' THEN 'cancelled' ELSE ? END, "
+                "result = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END, "
+                "error_message = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END, "
+                "output_size = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END "
+                "WHERE id = ? AND status IN ('processing', 'cancelled_pending')",
+                (now, status, result, error_message, output_size, request_id),
+            )
+
+    def cancel(self, ids: Sequence[str], now: int) -> Tuple[List[str], List[str]]:
+        """pending -> cancelled and processing -> cancelled_pending; returns the ids of each change."""
+        cancelled: List[str] = []
+        cancelling: List[str] = []
+        with self.transaction():
+            for chunk in _chunks(ids):
+                for request_id, status in self._db.execute(
+                    f"SELECT id, status FROM requests WHERE id IN ({_marks(chunk)})", tuple(chunk)
+                ).fetchall():
+                    if status == "pending":
+                        cancelled.append(request_id)
+                    elif status == "processing":
+                        cancelling.append(request_id)
+            for chunk in _chunks(cancelled):
+                self._db.execute(
+                    f"UPDATE requests SET status = 'cancelled', time_completed = ? WHERE id IN ({_marks(chunk)})",
+                    (now, *chunk),
+                )
+            for chunk in _chunks(cancelling):
+                self._db.execute(
+                    f"UPDATE requests SET status = 'cancelled_pending' WHERE id IN ({_marks(chunk)})", tuple(chunk)
+                )
+        return cancelled, cancelling
+
+    def delete(self, ids: Sequence[str]) -> Dict[str, str]:
+        """Deletes the rows; returns {id: status it had}."""
+        with self.transaction():
+            statuses: Dict[str, str] = {}
+            for chunk in _chunks(ids):
+                statuses.update(
+                    self._db.execute(f"SELECT id, status FROM requests WHERE id IN ({_marks(chunk)})", tuple(chunk))
+                )
+                self._db.execute(f"DELETE FROM requests WHERE id IN ({_marks(chunk)})", tuple(chunk))
+            return statuses
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+
+    def get(self, request_id: str, scope: Scope) -> Optional[StoredRequest]:
+        where, args = scope.where()
+        with self._lock:
+            rows = self._rows(f"SELECT {_COLUMNS} FROM requests WHERE id = ? AND {where}", [request_id, *args])
+        return rows[0] if rows else None
+
+    def get_many(self, ids: Sequence[str], scope: Scope) -> List[StoredRequest]:
+        """In storage order; ids outside the scope are left out."""
+        where, args = scope.where()
+        rows: List[StoredRequest] = []
+        with self._lock:
+            for chunk in _chunks(ids):
+                rows += self._rows(
+                    f"SELECT {_COLUMNS} FROM requests WHERE id IN ({_marks(chunk)}) AND {where}", [*chunk, *args]
+                )
+        return rows
+
+    def ids_with_status(self, scope: Scope, status: str) -> List[str]:
+        where, args = scope.where()
+        with self._lock:
+            return [
+                row[0]
+                for row in self._db.execute(f"SELECT id FROM requests WHERE {where} AND status = ?", (*args, status))
+            ]
+
+    def list(
+        self,
+        scope: Scope,
+        statuses: Sequence[str],
+        limit: int,
+        offset: int,
+        start: Optional[int] = None,
+        end: Optional[int] = None,
+        search_id: Optional[str] = None,
+    ) -> List[StoredRequest]:
+        """Newest first, or oldest first when a date bound is given."""
+        where, args = scope.where()
+        clauses: List[str] = [where, f"status IN ({_marks(statuses)})"]
+        values: List[object] = [*args, *statuses]
+        if start is not None:
+            clauses.append("time_created >= ?")
+            values.append(start)
+        if end is not None:
+            clauses.append("time_created <= ?")
+            values.append(end)
+        if search_id:
+            clauses.append("instr(id, ?) > 0")
+            values.append(search_id)
+        order = "ASC" if start is not None or end is not None else "DESC"
+        with self._lock:
+            return self._rows(
+                f"SELECT {_COLUMNS} FROM requests WHERE {' AND '.join(clauses)} "
+                f"ORDER BY time_created {order}, id {order} LIMIT ? OFFSET ?",
+                [*values, limit, offset],
+            )
