@@ -364,5 +364,6 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
         run(runtime, "x")
     with pytest.raises(ValueError, match="request_mode"):
         run(runtime, "x", request_mode="direct")
-    with pytest.raises(ValueError, match="timeout"):
-        run(runtime, "x", timeout=0)
+    for timeout in (0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="timeout"):
+            run(runtime, "x", timeout=timeout)

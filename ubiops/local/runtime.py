@@ -4,10 +4,13 @@ Each instance is a "spawn" process (the server is threaded, so no fork) with a d
 stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to calling threads; an instance
 that died, timed out or was cancelled is killed, joined and replaced by a fresh one in the same slot (same
 process_id). A package that fails to load is not restarted: each request it gets fails with the load error.
+A request's timeout also covers waiting for its instance to finish loading the package (first request, or the
+first one after a replacement).
 """
 
 import atexit
 import json
+import math
 import multiprocessing
 import runpy
 import select
@@ -170,8 +173,8 @@ class DeploymentRuntime:
         """Run one request on a free instance (waiting for one if all are busy) and block until it finished."""
         if request_mode not in REQUEST_MODES:
             raise ValueError(f"request_mode must be one of {', '.join(REQUEST_MODES)}, got {request_mode!r}")
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
+            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
         call = _Call()
         with self._cond:
             if not self._started:
