@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Any, Dict, Optional, Union
 
+from urllib3.util import parse_url
+
 from ubiops.retry import RetryPolicy
 
 __all__ = ["Configuration"]
@@ -55,7 +57,7 @@ class Configuration:
         client_side_validation: bool = True,
         debug: bool = False,
     ) -> None:
-        self.host = (host or os.environ.get("UBIOPS_API_HOST") or DEFAULT_HOST).rstrip("/")
+        self.host = host or os.environ.get("UBIOPS_API_HOST") or DEFAULT_HOST
         self.api_key: Dict[str, str] = dict(api_key or {})
         token = os.environ.get("UBIOPS_API_TOKEN")
         if token and "Authorization" not in self.api_key:
@@ -81,6 +83,15 @@ class Configuration:
         self.logger_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
         self._debug_handler: Optional[logging.Handler] = None
         self.debug = debug
+
+    @property
+    def host(self) -> str:
+        """The API base URL, such as ``https://api.ubiops.com/v2.1``; a trailing ``/`` is dropped."""
+        return self._host
+
+    @host.setter
+    def host(self, value: str) -> None:
+        self._host = value.rstrip("/")
 
     @property
     def retries(self) -> RetryPolicy:
@@ -126,10 +137,12 @@ class Configuration:
         return {"Authorization": value} if value else {}
 
     def _masked(self) -> Dict[str, Any]:
-        shown = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        shown = {"host": self.host, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
         shown["api_key"] = {name: "***" for name in self.api_key}
         if self.proxy_headers:
             shown["proxy_headers"] = {name: "***" for name in self.proxy_headers}
+        if self.proxy and parse_url(self.proxy).auth:
+            shown["proxy"] = parse_url(self.proxy)._replace(auth="***").url
         shown["retries"] = self.retries
         shown["debug"] = self.debug
         return shown

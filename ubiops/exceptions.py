@@ -135,6 +135,10 @@ class ApiException(OpenApiException):
         # Exception pickling replays self.args into __init__, which here hold the text, not the status.
         return (self.__class__, (self.status, self.reason), dict(self.__dict__))
 
+    def __setstate__(self, state: Optional[Dict[str, Any]]) -> None:
+        self.__dict__.update(state or {})
+        self.args = (self._text(),)  # __init__ saw only status and reason: the text lacked the message
+
 
 class BadRequestException(ApiException):
     """400: the server rejected the input."""

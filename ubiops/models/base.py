@@ -23,7 +23,7 @@ def parse_datetime(value: str) -> datetime:
 
 
 class Model:
-    """A record of the API. Subclasses only annotate their fields; every field defaults to None.
+    """A record of the API. Subclasses only annotate their fields; a field defaults to its class value, else None.
 
     Example::
 
@@ -36,6 +36,7 @@ class Model:
 
     _fields: ClassVar[Tuple[str, ...]] = ()
     _datetime_fields: ClassVar[Tuple[str, ...]] = ()
+    _defaults: ClassVar[Dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -43,6 +44,7 @@ class Model:
         own = tuple(name for name in annotations if not name.startswith("_"))
         cls._fields = tuple(dict.fromkeys(cls._fields + own))
         cls._datetime_fields = cls._datetime_fields + tuple(n for n in own if annotations[n] in _DATETIME_TYPES)
+        cls._defaults = {name: getattr(cls, name, None) for name in cls._fields}
 
     def __init__(self, *args: Any, local_vars_configuration: Any = None, **kwargs: Any) -> None:
         cls_name = type(self).__name__
@@ -57,8 +59,7 @@ class Model:
             raise ApiTypeError(
                 f"{cls_name}() got an unexpected keyword argument '{unknown[0]}'; fields are {', '.join(self._fields)}"
             )
-        values: Dict[str, Any] = dict.fromkeys(self._fields)
-        values.update(kwargs)
+        values = {**self._defaults, **kwargs}
         self.__dict__.update(self._parse_datetimes(values))
         self._validate(local_vars_configuration)
 

@@ -80,9 +80,6 @@ class DeploymentRequestUpdate(Model):
 
     status: Optional[str] = "cancelled"
 
-    def __init__(self, status: Optional[str] = "cancelled", local_vars_configuration: Any = None) -> None:
-        super().__init__(status=status, local_vars_configuration=local_vars_configuration)
-
     def _validate(self, configuration: Any) -> None:
         if configuration is not None and not configuration.client_side_validation:
             return
