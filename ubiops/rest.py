@@ -1,20 +1,33 @@
 """The transport: one urllib3 pool per ApiClient, the retry loop, and the one place where urllib3 errors and
-HTTP statuses become exceptions."""
+HTTP statuses become exceptions.
+
+Whether a failed call may be repeated depends on whether the server may have acted on it. The pool's connections
+record, per attempt and per thread, whether any byte of the request was handed to the network: a failure before
+that (refused, connect timeout, a reset during the TLS handshake, a write that failed at once) provably left the
+server untouched, so even a create is retried; a failure after it (reset, timeout or a cut-short answer) is
+retried only for calls that are safe to repeat.
+"""
 
 from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
 
+import http.client
 import logging
+import re
+import ssl
+import threading
 import time
 import warnings
-from typing import Any, Dict, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
     InsecureRequestWarning,
     MaxRetryError,
     NewConnectionError,
+    ProtocolError,
     ProxyError,
     ReadTimeoutError,
     SSLError,
@@ -22,13 +35,16 @@ from urllib3.exceptions import (
 
 from ubiops.configuration import Configuration
 from ubiops.exceptions import (
+    BODY_PREVIEW_CHARS,
     ApiConnectionError,
     ApiException,
     ApiTimeoutError,
+    ApiTypeError,
+    ApiValueError,
     exception_for_status,
     retry_after_seconds,
 )
-from ubiops.retry import RetryPolicy
+from ubiops.retry import IDEMPOTENT_RETRY_STATUSES, NOT_ACTED_STATUSES, RetryPolicy
 
 __all__ = ["RESTClient", "translate_error", "request_timeout"]
 
@@ -37,6 +53,41 @@ logger = logging.getLogger("ubiops")
 #: urllib3 follows redirects (dropping Authorization on a change of host) but retries nothing itself:
 #: retrying is decided in :meth:`RESTClient.request`, which knows whether the call is safe to repeat.
 _REDIRECTS_ONLY = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_redirect=False)
+
+
+class _Attempt(threading.local):
+    """Per thread: has the current attempt begun its request line, and handed request bytes to the network?"""
+
+    started = False
+    sent = False
+
+
+_attempt = _Attempt()
+
+
+class _TrackedHTTPConnection(HTTPConnection):
+    """Marks the attempt as sent once a write of the request succeeded (a proxy CONNECT does not count)."""
+
+    def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        _attempt.started = True
+        super().putrequest(method, url, *args, **kwargs)
+
+    def send(self, data: Any) -> None:
+        super().send(data)  # opens the connection first when needed (urllib3 1.26, plain HTTP)
+        if _attempt.started:
+            _attempt.sent = True
+
+
+class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
 
 
 class RESTClient:
@@ -49,7 +100,7 @@ class RESTClient:
             pool_args["ca_certs"] = configuration.ssl_ca_cert or _certifi_bundle()
         else:
             pool_args["cert_reqs"] = "CERT_NONE"
-            _warn_unverified_once(configuration.host)
+            _warn_unverified(configuration.host)
         if configuration.cert_file:
             pool_args["cert_file"] = configuration.cert_file
             pool_args["key_file"] = configuration.key_file
@@ -62,6 +113,7 @@ class RESTClient:
             )
         else:
             self.pool_manager = urllib3.PoolManager(**pool_args)
+        self.pool_manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
     def request(
         self,
@@ -74,10 +126,15 @@ class RESTClient:
         idempotent: bool,
         preload_content: bool = True,
     ) -> urllib3.BaseHTTPResponse:
-        """Send, retrying what is safe to retry; answer the 2xx response or raise the matching ApiException."""
+        """Send, retrying what is safe to retry; answer the 2xx response or raise the matching ApiException.
+
+        The exception of a call that was not repeated, or was repeated in vain, says why in its message."""
+        where = f"{method} {url.split('?', 1)[0]}"
+        history: List[str] = []  # what went wrong in earlier attempts that may have reached the server
         for retry_number in range(policy.total + 1):
             last_try = retry_number == policy.total
             started = time.perf_counter()
+            _attempt.started = _attempt.sent = False
             try:
                 response = self.pool_manager.urlopen(
                     method,
@@ -90,88 +147,171 @@ class RESTClient:
                     enforce_content_length=True,
                 )
             except HTTPError as err:
-                error, sent = translate_error(err, method, url)
-                if last_try or (sent and not idempotent) or isinstance(_cause(err), SSLError):
-                    raise error from err
+                sent = _attempt.sent
+                error = translate_error(err, method, url, sent)
+                final = _is_final(err)
+                if final or last_try or (sent and not idempotent):
+                    raise _with_note(error, _give_up_note(retry_number, sent, idempotent, final)) from err
+                if sent:
+                    history.append(error.reason or "")
                 wait = policy.backoff(retry_number)
-                _log_retry(method, url, error.message or error.reason or "", wait, retry_number, policy)
+                _log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
                 time.sleep(wait)
                 continue
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %s in %.1f ms", method, url, response.status, (time.perf_counter() - started) * 1e3
-                )
+                logger.debug("%s -> %s in %.1f ms", where, response.status, (time.perf_counter() - started) * 1e3)
             if 200 <= response.status < 300:
                 return response
-            status_wait = self._retry_wait(response, policy, retry_number, idempotent)
-            if last_try or status_wait is None:
-                raise _status_error(response)
-            _log_retry(method, url, f"HTTP {response.status}", status_wait, retry_number, policy)
+            wait_or_note = _status_wait(response, policy, idempotent, retry_number)
+            if last_try or isinstance(wait_or_note, str):
+                note = wait_or_note if isinstance(wait_or_note, str) else _attempts(retry_number)
+                raise _status_error(response, note, history)
+            if response.status not in NOT_ACTED_STATUSES:
+                history.append(f"HTTP {response.status}")
+            _log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
             response.drain_conn()
-            time.sleep(status_wait)
+            time.sleep(wait_or_note)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
-
-    @staticmethod
-    def _retry_wait(
-        response: urllib3.BaseHTTPResponse, policy: RetryPolicy, retry_number: int, idempotent: bool
-    ) -> Optional[float]:
-        if not policy.may_retry_status(response.status, idempotent):
-            return None
-        asked = retry_after_seconds(response.headers)
-        if asked is not None and asked > policy.retry_after_max:
-            return None  # longer than we will wait: the caller decides, with e.retry_after
-        return policy.backoff(retry_number, asked)
 
     def close(self) -> None:
         self.pool_manager.clear()
 
 
-def _status_error(response: urllib3.BaseHTTPResponse) -> ApiException:
+def _status_wait(
+    response: urllib3.BaseHTTPResponse, policy: RetryPolicy, idempotent: bool, retry_number: int
+) -> Union[float, str]:
+    """Seconds to wait before retrying this answer, or why it is not retried."""
+    status = response.status
+    if not policy.may_retry_status(status, idempotent):
+        if status in IDEMPOTENT_RETRY_STATUSES:
+            return "not retried: the server may have acted on this call, and repeating it could do it twice"
+        return ""
+    asked = retry_after_seconds(response.headers)
+    if asked is not None and asked > policy.retry_after_max:
+        return (
+            f"not retried: the server asked to wait {asked:g} s, more than retry_after_max "
+            f"({policy.retry_after_max:g} s); the wait is in the exception's retry_after"
+        )
+    return policy.backoff(retry_number, asked)
+
+
+def _attempts(retry_number: int) -> str:
+    return f"gave up after {retry_number + 1} attempts" if retry_number else ""
+
+
+def _give_up_note(retry_number: int, sent: bool, idempotent: bool, final: bool) -> str:
+    if final:
+        note = "not retried: trying again cannot help"
+    elif sent and not idempotent:
+        note = (
+            "not retried: the request was sent, so the server may have acted on it; repeating it could create it "
+            "twice (list the requests to find out)"
+        )
+    else:
+        note = _attempts(retry_number)
+    return note
+
+
+def _history_note(history: List[str]) -> str:
+    if not history:
+        return ""
+    return f"an earlier attempt may have reached the server ({history[0]}) and may already have done this call"
+
+
+def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
+    if not note:
+        return error
+    return type(error)(error.reason or "", f"{error.message} ({note})")
+
+
+def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str]) -> ApiException:
     try:
         response.read()  # the body holds the server's message; read it if it was not preloaded
     except HTTPError:
         pass
-    return exception_for_status(response.status)(http_resp=response)
+    cls = exception_for_status(response.status)
+    error = cls(http_resp=response)
+    if response.status == 404:  # perhaps gone because an earlier attempt did the job (a delete)
+        note = "; ".join(filter(None, (note, _history_note(history))))
+    if not note:
+        return error
+    said = error.message or (error.body or "")[:BODY_PREVIEW_CHARS]
+    return cls(http_resp=response, message=f"{said} ({note})" if said else note)
 
 
-def _cause(err: HTTPError) -> BaseException:
-    cause: BaseException = err.reason if isinstance(err, MaxRetryError) and err.reason is not None else err
-    if isinstance(cause, ProxyError) and isinstance(getattr(cause, "original_error", None), BaseException):
-        return cause.original_error
-    return cause
+def _cause(err: BaseException) -> BaseException:
+    """The error underneath urllib3's wrappers (MaxRetryError, ProxyError, ProtocolError, SSLError)."""
+    while True:
+        if isinstance(err, MaxRetryError) and err.reason is not None:
+            err = err.reason
+        elif isinstance(err, ProxyError) and isinstance(getattr(err, "original_error", None), BaseException):
+            err = err.original_error
+        elif isinstance(err, (ProtocolError, SSLError)) and any(isinstance(a, BaseException) for a in err.args):
+            err = next(a for a in err.args if isinstance(a, BaseException))
+        else:
+            return err
 
 
-def translate_error(err: HTTPError, method: str, url: str) -> Tuple[ApiConnectionError, bool]:
-    """The ApiException for a urllib3 error, and whether the request may have reached the server."""
+def _is_final(err: HTTPError) -> bool:
+    """Errors that another attempt cannot cure: the server's certificate is not trusted, or the URL is bad."""
     cause = _cause(err)
-    where = f"{method} {url.split('?', 1)[0]}"
-    if isinstance(cause, NewConnectionError):
-        return ApiConnectionError("Connection failed", f"{where}: could not connect: {_errno_text(cause)}"), False
-    if isinstance(cause, ConnectTimeoutError):
-        return ApiTimeoutError("Connect timeout", f"{where}: no connection within the connect timeout"), False
-    if isinstance(cause, ReadTimeoutError):
-        return ApiTimeoutError("Read timeout", f"{where}: no answer within the read timeout"), True
-    if isinstance(cause, SSLError):
-        return ApiConnectionError("TLS error", f"{where}: {cause}"), False
-    return ApiConnectionError("Connection error", f"{where}: {_errno_text(cause)}"), True
-
-
-def _errno_text(cause: BaseException) -> str:
-    text = str(cause)
-    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: ": noise for a reader
-    return text.split(">: ", 1)[-1]
-
-
-def _log_retry(method: str, url: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
-    logger.info(
-        "Retrying %s %s after %s (retry %d of %d) in %.2f s",
-        method,
-        url.split("?", 1)[0],
-        reason,
-        retry_number + 1,
-        policy.total,
-        wait,
+    return isinstance(cause, (ssl.SSLCertVerificationError, ssl.CertificateError)) or isinstance(
+        cause, urllib3.exceptions.LocationValueError
     )
+
+
+def translate_error(err: HTTPError, method: str, url: str, sent: bool = True) -> ApiConnectionError:
+    """The ApiException for a urllib3 error: what happened, where, and whether the request had been sent."""
+    cls, reason, detail = _describe(_cause(err), sent)
+    unsent = "" if sent else "; the request was not sent"
+    return cls(reason, f"{method} {url.split('?', 1)[0]}: {detail}{unsent}")
+
+
+def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError], str, str]:
+    if isinstance(cause, NewConnectionError):  # before ConnectTimeoutError, which it subclasses in urllib3 2
+        return ApiConnectionError, "Connection failed", f"could not connect: {_text(cause)}"
+    if isinstance(cause, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
+        if sent and not isinstance(cause, ConnectTimeoutError):
+            return ApiTimeoutError, "Read timeout", "no answer within the read timeout"
+        return ApiTimeoutError, "Connect timeout", "no connection within the connect timeout"
+    if isinstance(cause, (ssl.SSLCertVerificationError, ssl.CertificateError)):
+        return (
+            ApiConnectionError,
+            "TLS error",
+            f"the server's TLS certificate is not trusted ({_text(cause)}); give the CA bundle that signed it as "
+            "Configuration.ssl_ca_cert",
+        )
+    if isinstance(cause, (ssl.SSLError, SSLError)):
+        return ApiConnectionError, "TLS error", _text(cause)
+    if isinstance(cause, http.client.IncompleteRead):
+        got = cause.partial if isinstance(cause.partial, int) else len(cause.partial)
+        return (
+            ApiConnectionError,
+            "Incomplete answer",
+            f"the connection closed after {got} bytes of the answer's body, {cause.expected} more were due",
+        )
+    happened = "before the request was sent" if not sent else "before an answer arrived"
+    if isinstance(cause, (http.client.RemoteDisconnected, ConnectionAbortedError, BrokenPipeError)):
+        return ApiConnectionError, "Connection closed", f"the server closed the connection {happened}"
+    if isinstance(cause, ConnectionResetError):
+        return ApiConnectionError, "Connection reset", f"the connection was reset {happened}"
+    if isinstance(cause, http.client.HTTPException):
+        return ApiConnectionError, "Invalid answer", f"the answer could not be read: {cause!r}"
+    return ApiConnectionError, "Connection error", _text(cause)
+
+
+def _text(cause: BaseException) -> str:
+    text = str(cause) or type(cause).__name__
+    # urllib3 prefixes "<...HTTPConnection object at 0x...>: " (1.26) or "HTTPConnection(host=..., port=...): " (2)
+    return re.sub(r"^(<[\w.]+ object at 0x[0-9a-f]+>|\w+\(host=[^)]*\)): ", "", text)
+
+
+def _detail(error: ApiConnectionError) -> str:
+    return (error.message or "").split(": ", 1)[-1]
+
+
+def _log_retry(where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
+    logger.info("Retrying %s after %s (retry %d of %d) in %.2f s", where, reason, retry_number + 1, policy.total, wait)
 
 
 def _certifi_bundle() -> str:
@@ -180,29 +320,33 @@ def _certifi_bundle() -> str:
     return certifi.where()
 
 
-_warned_hosts: Set[str] = set()
-
-
-def _warn_unverified_once(host: str) -> None:
-    """Say once per host that TLS is not verified, instead of urllib3's warning on every call."""
+def _warn_unverified(host: str) -> None:
+    """Warn once for this client that TLS is not verified, instead of urllib3's warning on every call."""
     hostname = urllib3.util.parse_url(host).host or host
-    if hostname in _warned_hosts:
-        return
-    _warned_hosts.add(hostname)
     warnings.filterwarnings(
         "ignore",
-        message=f"Unverified HTTPS request is being made to host '{hostname}'",
+        message=re.escape(f"Unverified HTTPS request is being made to host '{hostname}'"),
         category=InsecureRequestWarning,
     )
     warnings.warn(
-        f"verify_ssl is False: TLS certificates of {hostname} are not verified", InsecureRequestWarning, stacklevel=4
+        f"verify_ssl is False: the TLS certificate of {hostname} is not verified", InsecureRequestWarning, stacklevel=4
     )
 
 
-def request_timeout(value: Union[None, float, Tuple[float, float]], connect: float, read: float) -> urllib3.Timeout:
-    """A urllib3 Timeout from ``_request_timeout`` (a number is a total, a pair is connect and read)."""
+def request_timeout(value: Union[None, float, Tuple[Any, Any]], connect: float, read: float) -> urllib3.Timeout:
+    """A urllib3 Timeout from ``_request_timeout``: a number is the total seconds, a pair (connect, read)."""
     if value is None:
         return urllib3.Timeout(connect=connect, read=read)
-    if isinstance(value, tuple):
-        return urllib3.Timeout(connect=value[0], read=value[1])
-    return urllib3.Timeout(total=value)
+    if isinstance(value, tuple) and len(value) == 2:
+        return urllib3.Timeout(connect=_seconds(value[0]), read=_seconds(value[1]))
+    return urllib3.Timeout(total=_seconds(value))
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiTypeError(
+            f"_request_timeout must be a number of seconds or a (connect, read) pair of them, got {value!r}"
+        )
+    if not value > 0:
+        raise ApiValueError(f"_request_timeout must be more than 0 seconds, got {value!r}")
+    return float(value)

@@ -9,6 +9,8 @@ dropped connection, 502 or 504. A create that may have reached the server is nev
 import random
 from typing import Optional, Union
 
+from ubiops.exceptions import ApiTypeError, ApiValueError
+
 __all__ = ["RetryPolicy"]
 
 #: Answers after which the server has not acted on the call.
@@ -37,15 +39,19 @@ class RetryPolicy:
     def __init__(
         self, total: int = 3, backoff_factor: float = 0.5, backoff_max: float = 30.0, retry_after_max: float = 120.0
     ) -> None:
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise ValueError(f"RetryPolicy total must be an integer >= 0, got {total!r}")
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise ApiTypeError(f"RetryPolicy total (retries) must be an int >= 0, got {type(total).__name__}")
+        if total < 0:
+            raise ApiValueError(f"RetryPolicy total (retries) must be >= 0, got {total}")
         for name, value in (
             ("backoff_factor", backoff_factor),
             ("backoff_max", backoff_max),
             ("retry_after_max", retry_after_max),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"RetryPolicy {name} must be a number >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ApiTypeError(f"RetryPolicy {name} must be a number of seconds, got {type(value).__name__}")
+            if not 0 <= value < float("inf"):
+                raise ApiValueError(f"RetryPolicy {name} must be a finite number >= 0, got {value!r}")
         object.__setattr__(self, "total", total)
         object.__setattr__(self, "backoff_factor", float(backoff_factor))
         object.__setattr__(self, "backoff_max", float(backoff_max))
