@@ -1,7 +1,7 @@
 """ApiClient: the one request path every endpoint goes through: check -> serialize -> send -> deserialize."""
 
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ubiops._version import __version__
 from ubiops.api.endpoints import Endpoint
@@ -19,6 +19,15 @@ CALL_OPTIONS = frozenset(
 )
 #: A direct request's ``timeout`` when none is given, as the server applies it.
 DEFAULT_DIRECT_TIMEOUT = 300
+
+
+def _merge_headers(*layers: Mapping[str, str]) -> Dict[str, str]:
+    """Later layers win; names compare case-insensitively, as in HTTP, so no header is ever sent twice."""
+    merged: Dict[str, Tuple[str, str]] = {}
+    for layer in layers:
+        for name, value in layer.items():
+            merged[name.lower()] = (name, value)
+    return dict(merged.values())
 
 
 class ApiClient:
@@ -87,7 +96,7 @@ class ApiClient:
         configuration = self.configuration
         prepared = endpoint.prepare(values)
         extra = options.get("_headers") or {}
-        headers = {**self.default_headers, **prepared.headers, **extra, **configuration.auth_settings()}
+        headers = _merge_headers(self.default_headers, prepared.headers, extra, configuration.auth_settings())
         read_timeout = configuration.read_timeout
         if endpoint.direct:
             server_timeout = values.get("timeout") or DEFAULT_DIRECT_TIMEOUT

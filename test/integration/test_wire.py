@@ -1,0 +1,405 @@
+"""What reaches the wire: every CoreApi method against a recording HTTP server on 127.0.0.1, and the answers,
+errors, timeouts and call options as the caller sees them."""
+
+import json
+import logging
+import socket
+from datetime import datetime, timezone
+from http import HTTPStatus
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+
+import pytest
+import urllib3
+from recording_server import RecordingServer
+
+import ubiops
+from ubiops.api.endpoints import BY_NAME
+
+TOKEN = "wire-test-token"
+P, D, R, V = "my project", "dep/../x", "req?#%2F", "v 1/ü"
+ENCODED = {P: "my%20project", D: "dep%2F..%2Fx", R: "req%3F%23%252F", V: "v%201%2F%C3%BC"}
+USER_AGENT = f"ubiops-python/{ubiops.__version__}"
+
+
+def _utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def _check_batch(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.DeploymentRequestBatchCreateResponse] * 2
+    assert result[0].id == "69eca481-8576-49e8-8e20-ea56f2005bcb"
+    assert result[0].status == "pending" and result[0].version == "v1"
+    assert result[0].time_created == _utc(2020, 3, 28, 20, 0, 26, 613000)
+
+
+def _check_collect(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.DeploymentRequestDetail] * 2
+    assert result[1].id == "85711124-54db-4794-b83d-24492247c6e1"
+    assert result[0].request_data == {"input": 82.2} and result[0].timeout == 300
+    assert result[0].time_created == _utc(2020, 3, 29, 8, 9, 10, 729000) and result[0].time_started is None
+
+
+def _check_created(result: Any) -> None:
+    assert type(result) is ubiops.DeploymentRequestCreateResponse
+    assert (result.status, result.success, result.error_message) == ("completed", True, None)
+    assert result.result == {"output-field-1": "2.1369", "output-field-2": "5.5832"}
+
+
+def _check_single(result: Any) -> None:
+    assert type(result) is ubiops.DeploymentRequestSingleDetail
+    assert result.origin == {"created_by": "my.example.user@ubiops.com"}
+    assert result.time_created == _utc(2020, 3, 29, 8, 9, 10, 729000)
+
+
+def _check_listed(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.DeploymentRequestList] * 2
+    assert result[0].input_size == 14 and result[0].success is False
+
+
+def _equals(expected: Any) -> Callable[[Any], None]:
+    def check(result: Any) -> None:
+        assert result == expected and type(result) is type(expected)
+
+    return check
+
+
+class Case(NamedTuple):
+    """One call of a default-version method; its versioned twin gets ``version`` and ``/versions/{version}``."""
+
+    args: Tuple[Any, ...]  # after the path arguments
+    kwargs: Dict[str, Any]
+    method: str
+    suffix: str  # after .../requests; {r} is the encoded request id
+    content_type: Optional[str]
+    body: bytes
+    status: int
+    check: Callable[[Any], None]
+
+
+JSON = "application/json"
+CASES = {
+    "batch_deployment_requests_create": Case(
+        ([{"x": 1.5, "s": "ü"}, "plain"],),
+        {"timeout": 600, "priority": 0},
+        "POST",
+        "/batch?timeout=600&priority=0",
+        JSON,
+        '[{"x":1.5,"s":"ü"},"plain"]'.encode(),
+        201,
+        _check_batch,
+    ),
+    "deployment_requests_batch_cancel": Case(
+        ([],), {"status": "pending"}, "POST", "/cancel?status=pending", JSON, b"[]", 200, _equals({"cancelled": 2})
+    ),
+    "deployment_requests_batch_delete": Case(
+        (["a", "b"],), {}, "POST", "/delete", JSON, b'["a","b"]', 200, _equals({"deleted": 2})
+    ),
+    "deployment_requests_batch_get": Case((["a"],), {}, "POST", "/collect", JSON, b'["a"]', 200, _check_collect),
+    "deployment_requests_create": Case(
+        ("plain ✓\n",),
+        {"timeout": 60},
+        "POST",
+        "?timeout=60",
+        "text/plain; charset=utf-8",
+        "plain ✓\n".encode(),
+        200,
+        _check_created,
+    ),
+    "deployment_requests_delete": Case((), {}, "DELETE", "/{r}", None, b"", 204, _equals(None)),
+    "deployment_requests_get": Case(
+        (), {"metadata_only": False}, "GET", "/{r}?metadata_only=false", None, b"", 200, _check_single
+    ),
+    "deployment_requests_list": Case(
+        (),
+        {
+            "status": "completed,failed",
+            "limit": 10,
+            "offset": 0,
+            "start_date": _utc(2020, 1, 1),
+            "end_date": "2020-01-02T00:00:00.000Z",
+            "search_id": "69e",
+        },
+        "GET",
+        "?status=completed%2Cfailed&limit=10&offset=0&start_date=2020-01-01T00%3A00%3A00%2B00%3A00"
+        "&end_date=2020-01-02T00%3A00%3A00.000Z&search_id=69e",
+        None,
+        b"",
+        200,
+        _check_listed,
+    ),
+    "deployment_requests_update": Case(
+        (ubiops.DeploymentRequestUpdate(),),
+        {},
+        "PATCH",
+        "/{r}",
+        JSON,
+        b'{"status":"cancelled"}',
+        200,
+        lambda result: _equals("cancelled")(result["status"]),
+    ),
+    "deployment_requests_input_get": Case((), {}, "GET", "/{r}/input", None, b"", 200, _equals({"input": 82.2})),
+    "deployment_requests_output_get": Case((), {}, "GET", "/{r}/output", None, b"", 200, _equals("plain output ✓")),
+}
+METHODS = sorted(name + info for name in BY_NAME for info in ("", "_with_http_info"))  # the 44 methods of CoreApi
+
+
+def _case(method_name: str) -> Tuple[Case, Tuple[Any, ...], str]:
+    """The case, positional arguments and expected raw path of one of the 44 methods."""
+    name = method_name.replace("_with_http_info", "")
+    case = CASES[name.replace("deployment_version_requests", "deployment_requests")]
+    versioned = name != name.replace("deployment_version_requests", "")
+    by_id = "{request_id}" in BY_NAME[name].path
+    args = (P, D) + ((R,) if by_id else ()) + ((V,) if versioned else ()) + case.args
+    path = f"/v2.1/projects/{ENCODED[P]}/deployments/{ENCODED[D]}"
+    path += f"/versions/{ENCODED[V]}" if versioned else ""
+    path += "/requests" + case.suffix.replace("{r}", ENCODED[R])
+    return case, args, path
+
+
+@pytest.fixture(scope="module")
+def server():
+    with RecordingServer() as recording:
+        yield recording
+
+
+@pytest.fixture(autouse=True)
+def fresh_records(server):
+    server.reset()
+
+
+def _configuration(server: RecordingServer, **settings: Any) -> ubiops.Configuration:
+    return ubiops.Configuration(host=server.url, api_key={"Authorization": TOKEN}, **settings)
+
+
+@pytest.fixture(scope="module")
+def api_client(server):
+    with ubiops.ApiClient(_configuration(server)) as client:
+        yield client
+
+
+@pytest.fixture
+def core_api(api_client):
+    return ubiops.CoreApi(api_client)
+
+
+def test_the_cases_cover_all_44_methods():
+    assert len(METHODS) == 44
+    assert set(METHODS) == {name for name in vars(ubiops.CoreApi) if not name.startswith("_")}
+
+
+@pytest.mark.parametrize("method_name", METHODS)
+def test_every_method_on_the_wire(server, core_api, method_name):
+    case, args, path = _case(method_name)
+    result = getattr(core_api, method_name)(*args, **case.kwargs)
+
+    (sent,) = server.requests
+    assert (sent.method, sent.path) == (case.method, path)
+    assert sent.body == case.body
+    assert sent.headers["authorization"] == f"Token {TOKEN}"
+    assert sent.headers["user-agent"] == USER_AGENT
+    assert sent.headers["accept"] == "application/json"
+    assert sent.headers.get("content-type") == case.content_type
+    names = [name.lower() for name, _ in sent.header_lines]
+    assert len(names) == len(set(names)), sent.header_lines
+
+    if method_name.endswith("_with_http_info"):
+        data, status, headers = result
+        assert status == case.status
+        assert ("Content-Type" in headers) == (status != 204)
+    else:
+        data = result
+    case.check(data)
+
+
+@pytest.mark.parametrize("method_name", METHODS)
+def test_every_method_raises_not_found_with_the_server_message(server, core_api, method_name):
+    case, args, _ = _case(method_name)
+    server.answer(404, {"error": "deployment 'dep/../x' does not exist"})
+    with pytest.raises(ubiops.NotFoundException) as info:
+        getattr(core_api, method_name)(*args, **case.kwargs)
+    assert info.value.message == "deployment 'dep/../x' does not exist"
+    assert len(server.requests) == 1
+
+
+ERRORS = {
+    400: ubiops.BadRequestException,
+    401: ubiops.UnauthorizedException,
+    403: ubiops.ForbiddenException,
+    404: ubiops.NotFoundException,
+    409: ubiops.ConflictException,
+    413: ubiops.PayloadTooLargeException,
+    418: ubiops.ApiException,
+    429: ubiops.TooManyRequestsException,
+    500: ubiops.ServiceException,
+    502: ubiops.ServiceException,
+    503: ubiops.ServiceException,
+}
+RETRIED = {429, 502, 503}  # for a get; the policy itself is tested in test/unit and test/reliability
+
+
+@pytest.mark.parametrize(("status", "cls"), ERRORS.items())
+def test_error_statuses_map_to_their_exception(server, core_api, status, cls):
+    message = f"the server says {status}"
+    server.answer(status, {"error": message}, headers={"Retry-After": "7"})
+    options = {"_retries": 0} if status in RETRIED else {}
+    with pytest.raises(cls) as info:
+        core_api.deployment_requests_get(P, D, R, **options)
+    error = info.value
+    assert type(error) is cls
+    assert (error.status, error.reason, error.message) == (status, HTTPStatus(status).phrase, message)
+    assert str(error) == f"({status}) {HTTPStatus(status).phrase}: {message}"
+    assert error.args == (str(error),)
+    assert json.loads(error.body) == {"error": message}
+    assert error.headers["Retry-After"] == "7"
+    assert len(server.requests) == 1
+    if status == 429:
+        assert error.retry_after == 7.0
+
+
+def test_an_unreadable_answer_is_an_error_naming_the_method(server, core_api):
+    server.answer(200, b"<html>not json</html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(ubiops.ApiException, match="deployment_requests_get: the answer could not be read"):
+        core_api.deployment_requests_get(P, D, R)
+
+
+def test_dot_segments_stay_in_the_path(server, core_api):
+    core_api.deployment_requests_get("..", ".", "..")
+    assert server.requests[0].path == "/v2.1/projects/%2E%2E/deployments/%2E/requests/%2E%2E"
+
+
+def test_async_req_returns_an_object_with_get(server, core_api):
+    thread = core_api.deployment_requests_get(P, D, R, async_req=True)
+    _check_single(thread.get(timeout=10))
+    data, status, _ = core_api.deployment_requests_list_with_http_info(P, D, async_req=True).get(timeout=10)
+    _check_listed(data)
+    assert status == 200
+    server.answer(404, {"error": "gone"})
+    with pytest.raises(ubiops.NotFoundException, match="gone"):
+        core_api.deployment_requests_get(P, D, R, async_req=True).get(timeout=10)
+
+
+def test_preload_content_false_returns_the_raw_response_unread(core_api):
+    response = core_api.deployment_requests_output_get(P, D, R, _preload_content=False)
+    assert isinstance(response, urllib3.HTTPResponse)
+    assert response.status == 200
+    assert response.read() == "plain output ✓".encode()
+    response.release_conn()
+
+
+def test_return_http_data_only(core_api):
+    _check_single(core_api.deployment_requests_get_with_http_info(P, D, R, _return_http_data_only=True))
+    data, status, _ = core_api.deployment_requests_get_with_http_info(P, D, R, _return_http_data_only=False)
+    _check_single(data)
+    assert status == 200
+
+
+@pytest.mark.parametrize("timeout", [5, 5.0, (5, 5)])
+def test_request_timeout_that_is_not_reached(core_api, timeout):
+    _check_single(core_api.deployment_requests_get(P, D, R, _request_timeout=timeout))
+
+
+@pytest.mark.parametrize("timeout", [0.3, (5, 0.3)])
+def test_read_timeout_against_a_server_that_sleeps(server, core_api, timeout):
+    server.answer(200, {"id": "late"}, delay=1.5)
+    with pytest.raises(ubiops.ApiTimeoutError) as info:
+        core_api.deployment_requests_get(P, D, R, _request_timeout=timeout, _retries=0)
+    assert info.value.status == 0
+    assert len(server.requests) == 1
+
+
+def test_connection_refused():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configuration = ubiops.Configuration(host=f"http://127.0.0.1:{port}/v2.1", api_key={"Authorization": TOKEN})
+    with ubiops.ApiClient(configuration) as client:
+        with pytest.raises(ubiops.ApiConnectionError) as info:
+            ubiops.CoreApi(client).deployment_requests_get(P, D, R, _retries=0)
+    assert type(info.value) is ubiops.ApiConnectionError
+    assert info.value.status == 0
+
+
+def test_api_client_as_context_manager_shuts_the_async_pool(server):
+    with ubiops.ApiClient(_configuration(server)) as client:
+        _check_single(ubiops.CoreApi(client).deployment_requests_get(P, D, R, async_req=True).get(timeout=10))
+        pool = client.pool
+    with pytest.raises(ValueError, match="Pool not running"):
+        pool.apply_async(int)
+    client.close()  # closing twice is harmless
+
+
+def test_close_shuts_the_async_pool(server):
+    client = ubiops.ApiClient(_configuration(server))
+    pool = client.pool
+    client.close()
+    with pytest.raises(ValueError, match="Pool not running"):
+        pool.apply_async(int)
+
+
+def test_one_pool_manager_and_one_connection_for_50_calls():
+    with RecordingServer() as fresh, ubiops.ApiClient(_configuration(fresh)) as client:
+        core_api = ubiops.CoreApi(client)
+        manager = client.rest_client.pool_manager
+        calls = [
+            lambda: core_api.deployment_requests_get(P, D, R),
+            lambda: core_api.deployment_requests_create(P, D, {"x": 1}),
+            lambda: core_api.deployment_requests_delete(P, D, R),
+            lambda: core_api.deployment_version_requests_update(P, D, R, V, ubiops.DeploymentRequestUpdate()),
+            lambda: core_api.deployment_requests_list(P, D, limit=5),
+        ]
+        for index in range(50):
+            if index == 25:
+                fresh.answer(404, {"error": "an error answer keeps the connection too"})
+                with pytest.raises(ubiops.NotFoundException):
+                    calls[0]()
+            else:
+                calls[index % len(calls)]()
+        assert client.rest_client.pool_manager is manager
+        assert len(fresh.requests) == 50
+        assert fresh.connections == 1
+
+
+def test_without_client_side_validation_the_server_decides(server):
+    with ubiops.ApiClient(_configuration(server, client_side_validation=False)) as client:
+        server.answer(400, {"error": "priority must be 0 or 1"})
+        with pytest.raises(ubiops.BadRequestException, match="priority must be 0 or 1"):
+            ubiops.CoreApi(client).deployment_requests_create(P, D, {"x": 1}, priority=7)
+    assert server.requests[0].path.endswith("/requests?priority=7")
+
+
+def test_call_headers_are_merged_without_sending_a_header_twice(server, api_client, core_api):
+    api_client.set_default_header("x-team", "wire")
+    try:
+        core_api.deployment_requests_get(
+            P, D, R, _headers={"authorization": "Token not-this", "accept": "text/plain", "X-Trace": "1"}
+        )
+    finally:
+        del api_client.default_headers["x-team"]
+    sent = server.requests[0]
+    names = [name.lower() for name, _ in sent.header_lines]
+    assert len(names) == len(set(names)), sent.header_lines
+    assert sent.headers["authorization"] == f"Token {TOKEN}"
+    assert (sent.headers["accept"], sent.headers["x-trace"], sent.headers["x-team"]) == ("text/plain", "1", "wire")
+
+
+def test_environment_configuration_on_the_wire(server, monkeypatch):
+    monkeypatch.setenv("UBIOPS_API_HOST", server.url + "/")
+    monkeypatch.setenv("UBIOPS_API_TOKEN", "Token from-the-environment")
+    core_api = ubiops.CoreApi()
+    try:
+        _check_single(core_api.deployment_requests_get(P, D, R))
+    finally:
+        core_api.api_client.close()
+    assert server.requests[0].headers["authorization"] == "Token from-the-environment"
+    assert server.requests[0].path.startswith("/v2.1/projects/")
+
+
+def test_debug_logging_never_shows_the_token(server, caplog):
+    configuration = ubiops.Configuration(host=server.url, api_key={"Authorization": "Token very-secret"}, debug=True)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="ubiops"), ubiops.ApiClient(configuration) as client:
+            ubiops.CoreApi(client).deployment_requests_get(P, D, R)
+    finally:
+        configuration.debug = False
+    assert any(record.name == "ubiops" and "GET" in record.getMessage() for record in caplog.records)
+    assert "very-secret" not in caplog.text
