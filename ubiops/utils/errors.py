@@ -1,0 +1,134 @@
+"""Errors of the workflow helpers; all are :class:`ubiops.UbiOpsException`, so one ``except`` still catches all.
+
+::
+
+    UbiOpsException
+    └── WorkflowError                a workflow could not finish as asked
+        ├── WaitTimeoutError         max_wait passed before the requests were final (also a TimeoutError)
+        ├── RequestFailedError       raise_on_failure: a request ended failed or cancelled
+        ├── SubmitError              a batch call failed: which input positions were created, which were not
+        └── StreamError              the stream reported an error or ended without a final response
+"""
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ubiops.exceptions import UbiOpsException
+
+__all__ = ["WorkflowError", "WaitTimeoutError", "RequestFailedError", "SubmitError", "StreamError", "ranges_text"]
+
+#: How many request ids an error message names before it says "and N more".
+SHOWN_IDS = 5
+
+
+class WorkflowError(UbiOpsException):
+    """Base of the errors of :mod:`ubiops.utils`."""
+
+
+class WaitTimeoutError(WorkflowError, TimeoutError):
+    """``max_wait`` passed first. ``unfinished`` maps each request id still not final to its last seen status."""
+
+    def __init__(self, message: str, unfinished: Dict[str, Optional[str]]) -> None:
+        super().__init__(message)
+        self.unfinished = unfinished
+
+    @property
+    def request_id(self) -> str:
+        """The (first) request that was not final."""
+        return next(iter(self.unfinished))
+
+    @property
+    def last_status(self) -> Optional[str]:
+        return self.unfinished[self.request_id]
+
+
+class RequestFailedError(WorkflowError):
+    """Requests ended ``failed`` or ``cancelled`` and ``raise_on_failure`` was set.
+
+    ``failures`` holds ``(position, record)`` per unsuccessful request (position in the input or id order);
+    ``records`` holds every final record in that order, so the successful results are not lost.
+    """
+
+    def __init__(self, failures: List[Tuple[int, Any]], records: Sequence[Any]) -> None:
+        self.failures = failures
+        self.records = list(records)
+        position, first = failures[0]
+        total = len(self.records)
+        head = (
+            f"request {first.id} {first.status}"
+            if total == 1
+            else f"{len(failures)} of {total} requests did not complete; first: position {position}, "
+            f"request {first.id} {first.status}"
+        )
+        super().__init__(f"{head}: {first.error_message}" if first.error_message else head)
+
+    @property
+    def request_id(self) -> str:
+        return str(self.failures[0][1].id)
+
+    @property
+    def error_message(self) -> Optional[str]:
+        message = self.failures[0][1].error_message
+        return None if message is None else str(message)
+
+
+class SubmitError(WorkflowError):
+    """A batch call failed after the transport's retries; nothing more was read from the input.
+
+    Positions are 0-based indexes into the input. ``ids[p]`` is the request id made for position ``p`` or None.
+    ``created``, ``not_created`` and ``maybe_created`` are lists of ``range``: ``maybe_created`` are positions whose
+    call got no answer after it may have reached the server (look them up before sending them again).
+    ``items`` maps every position read but not known to be created to its input item; positions from
+    ``next_position`` on were never read. ``errors`` pairs each failed range with its exception.
+    """
+
+    def __init__(
+        self,
+        ids: List[Optional[str]],
+        not_created: List[range],
+        maybe_created: List[range],
+        items: Dict[int, Any],
+        errors: List[Tuple[range, BaseException]],
+    ) -> None:
+        self.ids = ids
+        self.not_created = not_created
+        self.maybe_created = maybe_created
+        self.created = _runs(p for p, request_id in enumerate(ids) if request_id is not None)
+        self.items = items
+        self.errors = errors
+        self.next_position = len(ids)
+        failed, error = errors[0]
+        parts = [
+            f"batch call for positions {ranges_text([failed])} failed: {error}",
+            f"created: {ranges_text(self.created) or 'none'}",
+            f"not created: {ranges_text(not_created) or 'none'}",
+        ]
+        if maybe_created:
+            parts.append(f"maybe created (no answer, look them up before resending): {ranges_text(maybe_created)}")
+        parts.append(f"not read from the input: {self.next_position} onwards")
+        super().__init__("; ".join(parts))
+
+
+class StreamError(WorkflowError):
+    """The stream carried an error, or ended before its final response."""
+
+
+def _runs(positions: Any) -> List[range]:
+    runs: List[range] = []
+    for position in positions:
+        if runs and runs[-1].stop == position:
+            runs[-1] = range(runs[-1].start, position + 1)
+        else:
+            runs.append(range(position, position + 1))
+    return runs
+
+
+def ranges_text(ranges: Sequence[range]) -> str:
+    """``[range(0, 250), range(500, 501)]`` -> ``"0-249, 500"``."""
+    return ", ".join(f"{r.start}-{r.stop - 1}" if len(r) > 1 else f"{r.start}" for r in ranges)
+
+
+def unfinished_text(unfinished: Dict[str, Optional[str]]) -> str:
+    """``"req-1 (pending), req-2 (processing) and 3 more"``."""
+    shown = ", ".join(f"{request_id} ({status})" for request_id, status in list(unfinished.items())[:SHOWN_IDS])
+    more = len(unfinished) - SHOWN_IDS
+    return f"{shown} and {more} more" if more > 0 else shown
