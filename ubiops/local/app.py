@@ -7,6 +7,7 @@ Each endpoint exists twice: at deployment level (default version; by-id endpoint
 import hmac
 import json
 import logging
+import math
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -59,6 +60,13 @@ def url_map() -> Map:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
 
 
 def query_int(request: Request, name: str, bounds: Tuple[int, int, int]) -> int:
@@ -146,7 +154,7 @@ def parse_body(request: Request, limit: int, text_allowed: bool) -> Any:
     if not data:
         return None
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, f"body: malformed JSON: {exc}") from None
 
