@@ -84,19 +84,12 @@ _DETAIL = {
     "output_size": None,
 }
 _LISTED = {
-    key: _DETAIL[key]
-    for key in (
-        "id",
-        "deployment",
-        "version",
-        "status",
-        "success",
-        "time_created",
-        "time_started",
-        "time_completed",
-        "input_size",
-        "output_size",
-    )
+    **_BATCH_CREATED[0],
+    "success": False,
+    "time_started": None,
+    "time_completed": None,
+    "input_size": 10,
+    "output_size": None,
 }
 _CREATED = {
     "id": "ffce45da-1562-419a-89a0-0a0837e55392",
@@ -116,7 +109,7 @@ CANNED: Dict[Tuple[str, str], Answer] = {
     ("POST", "delete"): json_answer(200, {"deleted": 2}),
     ("POST", "collect"): json_answer(200, [_DETAIL, {**_DETAIL, "id": "85711124-54db-4794-b83d-24492247c6e1"}]),
     ("POST", "requests"): json_answer(200, _CREATED),
-    ("GET", "requests"): json_answer(200, [_LISTED, {**_LISTED, "id": "2521378e-263e-4e2e-85e9-a96254b36536"}]),
+    ("GET", "requests"): json_answer(200, [_LISTED, {**_LISTED, "id": _BATCH_CREATED[1]["id"]}]),
     ("GET", "request"): json_answer(200, {**_DETAIL, "origin": {"created_by": "my.example.user@ubiops.com"}}),
     ("PATCH", "request"): json_answer(200, {**_LISTED, "status": "cancelled"}),
     ("DELETE", "request"): Answer(204),

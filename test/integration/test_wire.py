@@ -53,7 +53,9 @@ def _check_single(result: Any) -> None:
 
 def _check_listed(result: Any) -> None:
     assert [type(r) for r in result] == [ubiops.DeploymentRequestList] * 2
-    assert result[0].input_size == 14 and result[0].success is False
+    assert result[0].id == "69eca481-8576-49e8-8e20-ea56f2005bcb"
+    assert result[0].input_size == 10 and result[0].success is False
+    assert result[0].time_created == _utc(2020, 3, 28, 20, 0, 26, 613000)
 
 
 def _equals(expected: Any) -> Callable[[Any], None]:
