@@ -99,7 +99,8 @@ class ApiClient:
         headers = _merge_headers(self.default_headers, prepared.headers, extra, configuration.auth_settings())
         read_timeout = configuration.read_timeout
         if endpoint.direct:
-            server_timeout = values.get("timeout") or DEFAULT_DIRECT_TIMEOUT
+            timeout = values.get("timeout")  # unchecked when client_side_validation is off: the server decides
+            server_timeout = timeout if isinstance(timeout, (int, float)) else DEFAULT_DIRECT_TIMEOUT
             read_timeout = max(read_timeout, server_timeout + DIRECT_REQUEST_TIMEOUT_MARGIN)
         policy = RetryPolicy.coerce(options["_retries"]) if "_retries" in options else configuration.retries
         preload = options.get("_preload_content", True)

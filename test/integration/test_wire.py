@@ -365,8 +365,12 @@ def test_without_client_side_validation_the_server_decides(server):
     with ubiops.ApiClient(_configuration(server, client_side_validation=False)) as client:
         server.answer(400, {"error": "priority must be 0 or 1"})
         with pytest.raises(ubiops.BadRequestException, match="priority must be 0 or 1"):
-            ubiops.CoreApi(client).deployment_requests_create(P, D, {"x": 1}, priority=7)
-    assert server.requests[0].path.endswith("/requests?priority=7")
+            ubiops.CoreApi(client).deployment_requests_create(P, D, {"x": 1}, timeout="soon", priority=7)
+        server.answer(400, {"error": "data must be an object"})
+        with pytest.raises(ubiops.BadRequestException, match="data must be an object"):
+            ubiops.CoreApi(client).deployment_requests_create(P, D, 5)
+    assert [r.path.split("/requests")[1] for r in server.requests] == ["?timeout=soon&priority=7", ""]
+    assert server.requests[1].body == b"5"
 
 
 def test_call_headers_are_merged_without_sending_a_header_twice(server, api_client, core_api):
