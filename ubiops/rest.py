@@ -204,8 +204,8 @@ def _give_up_note(retry_number: int, sent: bool, idempotent: bool, final: bool) 
         note = "not retried: trying again cannot help"
     elif sent and not idempotent:
         note = (
-            "not retried: the request was sent, so the server may have acted on it; repeating it could create it "
-            "twice (list the requests to find out)"
+            "not retried: the request was sent, so the server may have acted on it, and repeating it could create "
+            "it twice; list the requests to find out"
         )
     else:
         note = _attempts(retry_number)
