@@ -151,6 +151,8 @@ class _RequestHandler(WSGIRequestHandler):
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         """Errors found while parsing the request line and headers, answered as JSON like every other error."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # a request line too broken to say its version: answer in ours
+            self.request_version = self.protocol_version
         text = message or self.responses.get(code, ("error",))[0]
         body = json.dumps({"error": f"{text}{': ' + explain if explain else ''}"}).encode("utf-8")
         self.send_response(code)

@@ -1,6 +1,6 @@
 """Test package of the server tests (plain in/out): the input is a list of commands separated by ";".
 
-    record:LABEL   append "LABEL <process id>" to the file named by the environment variable RECORD_FILE
+    record:LABEL   append "LABEL <process_id> <pid>" to the file named by the environment variable RECORD_FILE
     sleep:SECONDS  sleep
     raise:MESSAGE  raise ValueError(MESSAGE)
     exit:CODE      end the process at once (os._exit)
@@ -26,7 +26,7 @@ class Deployment:
             name, _, argument = command.partition(":")
             if name == "record":
                 with open(self.record_file, "a") as record:
-                    record.write(f"{argument} {self.process_id}\n")
+                    record.write(f"{argument} {self.process_id} {os.getpid()}\n")
             elif name == "sleep":
                 time.sleep(float(argument))
             elif name == "raise":
