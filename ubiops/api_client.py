@@ -6,8 +6,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from ubiops._version import __version__
 from ubiops.api.endpoints import Endpoint
 from ubiops.configuration import DIRECT_REQUEST_TIMEOUT_MARGIN, Configuration
-from ubiops.exceptions import ApiConnectionError
-from ubiops.rest import RESTClient, request_timeout
+from ubiops.exceptions import ApiConnectionError, ApiTypeError, ApiValueError
+from ubiops.rest import RESTClient, check_request_timeout, request_timeout
 from ubiops.retry import RetryPolicy
 
 __all__ = ["ApiClient", "CALL_OPTIONS"]
@@ -28,6 +28,26 @@ def _merge_headers(*layers: Mapping[str, str]) -> Dict[str, str]:
         for name, value in layer.items():
             merged[name.lower()] = (name, value)
     return dict(merged.values())
+
+
+def _check_options(options: Dict[str, Any]) -> None:
+    """Bad call options fail before any I/O, in the caller's thread even with ``async_req``."""
+    if options.get("_retries") is not None:
+        options["_retries"] = RetryPolicy.coerce(options["_retries"])
+    if options.get("_request_timeout") is not None:
+        check_request_timeout(options["_request_timeout"])
+    headers = options.get("_headers")
+    if headers is None:
+        return
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ApiTypeError(f"_headers must be a dict of header names to values (str), got {headers!r:.80}")
+    for name, value in headers.items():
+        if not name or any(c in name + value for c in "\r\n\0") or any(c in name for c in " :"):
+            raise ApiValueError(
+                f"_headers: {name!r} must be a header name without spaces or colons, with a value on one line"
+            )
 
 
 class ApiClient:
@@ -88,6 +108,7 @@ class ApiClient:
         values = endpoint.bind(args, kwargs)
         if self.configuration.client_side_validation:
             endpoint.validate(values)
+        _check_options(options)
         if options.pop("async_req", False):
             return self.pool.apply_async(self._send, (endpoint, values, options, with_http_info))
         return self._send(endpoint, values, options, with_http_info)
@@ -102,7 +123,7 @@ class ApiClient:
             timeout = values.get("timeout")  # unchecked when client_side_validation is off: the server decides
             server_timeout = timeout if isinstance(timeout, (int, float)) else DEFAULT_DIRECT_TIMEOUT
             read_timeout = max(read_timeout, server_timeout + DIRECT_REQUEST_TIMEOUT_MARGIN)
-        policy = RetryPolicy.coerce(options["_retries"]) if "_retries" in options else configuration.retries
+        policy = options.get("_retries") or configuration.retries  # None: the configuration's
         preload = options.get("_preload_content", True)
         response = self.rest_client.request(
             prepared.method,

@@ -46,7 +46,7 @@ from ubiops.exceptions import (
 )
 from ubiops.retry import IDEMPOTENT_RETRY_STATUSES, NOT_ACTED_STATUSES, RetryPolicy
 
-__all__ = ["RESTClient", "translate_error", "request_timeout"]
+__all__ = ["RESTClient", "translate_error", "request_timeout", "check_request_timeout"]
 
 logger = logging.getLogger("ubiops")
 
@@ -337,16 +337,22 @@ def request_timeout(value: Union[None, float, Tuple[Any, Any]], connect: float, 
     """A urllib3 Timeout from ``_request_timeout``: a number is the total seconds, a pair (connect, read)."""
     if value is None:
         return urllib3.Timeout(connect=connect, read=read)
-    if isinstance(value, tuple) and len(value) == 2:
-        return urllib3.Timeout(connect=_seconds(value[0]), read=_seconds(value[1]))
-    return urllib3.Timeout(total=_seconds(value))
+    check_request_timeout(value)
+    if isinstance(value, tuple):
+        return urllib3.Timeout(connect=value[0], read=value[1])
+    return urllib3.Timeout(total=value)
 
 
-def _seconds(value: Any) -> float:
+def check_request_timeout(value: Any) -> None:
+    """``_request_timeout`` is seconds (> 0), or a (connect, read) pair of them."""
+    for seconds in value if isinstance(value, tuple) and len(value) == 2 else (value,):
+        _seconds(seconds)
+
+
+def _seconds(value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiTypeError(
             f"_request_timeout must be a number of seconds or a (connect, read) pair of them, got {value!r}"
         )
-    if not value > 0:
-        raise ApiValueError(f"_request_timeout must be more than 0 seconds, got {value!r}")
-    return float(value)
+    if not 0 < value < float("inf"):
+        raise ApiValueError(f"_request_timeout must be a finite number of seconds > 0, got {value!r}")
