@@ -141,8 +141,12 @@ class Backoff:
         """An endless series of waits in seconds."""
         base = self.first
         while True:
-            yield min(self.cap, base * (1 + random.uniform(-self.jitter, self.jitter)))
+            yield self.spread(base)
             base = min(self.cap, base * self.factor)
+
+    def spread(self, seconds: float) -> float:
+        """``seconds`` with the jitter applied, at most ``cap``."""
+        return min(self.cap, seconds * (1 + random.uniform(-self.jitter, self.jitter)))
 
     def __repr__(self) -> str:
         return f"Backoff(first={self.first}, factor={self.factor}, cap={self.cap}, jitter={self.jitter})"

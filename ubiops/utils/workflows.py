@@ -325,6 +325,7 @@ class _Collector:
         self.statuses: List[Optional[str]] = []
         self.unfinished: Deque[int] = deque()
         self.finished = self.failed = 0
+        self.last_call = time.monotonic()
         self.closed = False
         self.error: Optional[BaseException] = None
         self.cond = threading.Condition()
@@ -356,13 +357,13 @@ class _Collector:
             return [self.unfinished.popleft() for _ in range(min(MAX_ITEMS, len(self.unfinished)))]
 
     def run(self) -> None:
-        delays = self.backoff.delays()
-        started = time.monotonic()
+        backoff, delay = self.backoff, 0.0
         while True:
             chunk = self._next_chunk()
             if not chunk:
                 return
             ids = [self.ids[position] for position in chunk]
+            called = time.monotonic()
             by_id = {r.id: r for r in self.target.call(self.pace, "deployment_requests_batch_get", data=ids)}
             still: List[int] = []
             for position, request_id in zip(chunk, ids):
@@ -381,16 +382,18 @@ class _Collector:
                 self.unfinished.extendleft(reversed(still))
             self.on_progress(self.finished, failed=self.failed)
             if not still:
+                delay = 0.0
                 continue  # the next chunk at once: it may well be final too
             if self.deadline.expired():
                 raise self._timeout()
-            if newly_final:
-                delays = self.backoff.delays()  # things move: start polling fast again
-            delay = next(delays)
-            rate = self.finished / max(time.monotonic() - started, 1e-3)
-            if newly_final and rate > 0:  # about when the rest of this chunk should be done
-                delay = min(self.backoff.cap, max(delay, len(still) / rate))
-            self.deadline.sleep(delay)
+            grown = min(backoff.cap, max(backoff.first, delay * backoff.factor))
+            if newly_final:  # about when the rest should be done at the rate just seen, but never a sudden leap
+                rate = newly_final / max(called - self.last_call, 1e-3)
+                delay = max(backoff.first, min(len(still) / rate, grown))
+            else:
+                delay = grown
+            self.last_call = called
+            self.deadline.sleep(backoff.spread(delay))
 
     def _timeout(self) -> WaitTimeoutError:
         with self.cond:
