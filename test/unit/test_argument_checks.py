@@ -121,6 +121,7 @@ def test_integer_ranges(core_api, name, param, low, high, rule):
     [
         ("deployment_requests_create", "priority", 2),
         ("batch_deployment_version_requests_create", "priority", True),
+        ("deployment_version_requests_create", "priority", 0.0),
         ("deployment_requests_batch_cancel", "status", "all"),
         ("deployment_version_requests_batch_cancel", "status", "completed"),
     ],

@@ -125,8 +125,11 @@ def integer_in(low: int, high: float) -> Check:
 def one_of(allowed: Collection[Any]) -> Check:
     """One of a few values."""
 
+    types = {type(choice) for choice in allowed}
+
     def check(method: str, param: str, value: Any) -> None:
-        if isinstance(value, bool) or value not in allowed:
+        # type() too, so that 1.0 or True, which compare equal to 1, are not sent as "1.0" or "True"
+        if type(value) not in types or value not in allowed:
             choices = ", ".join(repr(a) for a in allowed)
             raise ApiValueError(f"{method}: `{param}` must be one of {choices}, got {value!r}", [param])
 
