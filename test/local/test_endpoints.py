@@ -337,6 +337,8 @@ def test_collect_gives_full_records(http):
     ids = http.batch(ECHO, ["a", "b", "c"])
     records = http.wait_all(ECHO, ids)
     assert all(set(r) == RECORD_FIELDS for r in records.values())
+    got = http.record(ECHO, ids[1])
+    assert got.pop("origin") == {"created_by": "local"} and got == records[ids[1]]
     twice = http.post(f"{ECHO}/requests/collect", json_body=[ids[0], ids[0]]).json()
     assert [r["id"] for r in twice] == [ids[0]]
     assert http.post(f"{ECHO}/versions/v1/requests/collect", json_body=ids).status == 200

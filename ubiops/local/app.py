@@ -10,13 +10,22 @@ import logging
 import math
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ubiops.local.backend import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, Backend, TextBody, compact_json
+from ubiops.local.backend import (
+    BATCH_TIMEOUT,
+    DIRECT_TIMEOUT,
+    MAX_ITEMS,
+    ApiError,
+    Backend,
+    JsonText,
+    TextBody,
+    compact_json,
+)
 
 logger = logging.getLogger("ubiops.local")
 
@@ -173,22 +182,23 @@ def id_list(body: Any, required: bool) -> Optional[List[str]]:
 
 
 def json_response(value: Any, status: int = 200, headers: Optional[Dict[str, str]] = None) -> Response:
-    return Response(compact_json(value), status=status, headers=headers, content_type="application/json")
+    body = value if isinstance(value, JsonText) else compact_json(value)
+    return Response(body, status=status, headers=headers, content_type="application/json")
 
 
 def error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Response:
     return json_response({"error": message}, status, headers)
 
 
-def server_sent_events(events: Iterable[Union[str, Dict[str, Any]]]) -> Iterator[bytes]:
+def server_sent_events(events: Iterable[str]) -> Iterator[bytes]:
     """Updates as `data:` events, then the final record as one JSON line; the empty first chunk sends the headers."""
     yield b""
     try:
         for event in events:
-            if isinstance(event, str):
-                yield ("".join(f"data: {line}\n" for line in event.split("\n")) + "\n").encode("utf-8")
+            if isinstance(event, JsonText):
+                yield (event + "\n").encode("utf-8")
             else:
-                yield (compact_json(event) + "\n").encode("utf-8")
+                yield ("".join(f"data: {line}\n" for line in event.split("\n")) + "\n").encode("utf-8")
     except ApiError as exc:
         yield (compact_json({"error": exc.message}) + "\n").encode("utf-8")
 

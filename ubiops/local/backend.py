@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ubiops.local.config import DeploymentConfig, Field, ServerConfig, VersionConfig
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
@@ -155,48 +155,57 @@ def _item_error(value: Any, deployment: DeploymentConfig, direction: str) -> Opt
 # -- response records --------------------------------------------------------------------------------------------
 
 
-def _loads(text: Optional[str]) -> Any:
-    return None if text is None else json.loads(text)
+class JsonText(str):
+    """Encoded JSON, sent by the HTTP layer as it is. Records are encoded by hand: the stored request data and
+    result are JSON texts already, and collecting thousands of records is the hot path of polling clients."""
 
 
-def list_record(row: StoredRequest) -> Dict[str, Any]:
-    return {
-        "id": row.id,
-        "deployment": row.deployment,
-        "version": row.version,
-        "status": row.status,
-        "success": row.status == "completed",
-        "time_created": iso(row.time_created),
-        "time_started": iso(row.time_started),
-        "time_completed": iso(row.time_completed),
-        "input_size": row.input_size,
-        "output_size": row.output_size,
-    }
+def _text(value: Optional[str]) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
-def full_record(row: StoredRequest, metadata_only: bool = False, origin: bool = False) -> Dict[str, Any]:
-    record = list_record(row)
-    record["timeout"] = row.timeout
-    if not metadata_only:
-        record["request_data"] = _loads(row.request_data)
-        record["result"] = _loads(row.result)
-    record["error_message"] = row.error_message
-    if origin:
-        record["origin"] = {"created_by": "local"}
-    return record
+def _number(value: Optional[int]) -> str:
+    return "null" if value is None else str(value)
 
 
-def direct_record(row: StoredRequest) -> Dict[str, Any]:
-    return {
-        "id": row.id,
-        "deployment": row.deployment,
-        "version": row.version,
-        "status": row.status,
-        "success": row.status == "completed",
-        "result": _loads(row.result),
-        "error_message": row.error_message,
-        "timeout": row.timeout,
-    }
+def _time(us: Optional[int]) -> str:
+    return "null" if us is None else f'"{iso(us)}"'
+
+
+def _names(row: StoredRequest) -> str:
+    """Ids are our uuids and names match config.NAME_PATTERN: neither needs escaping."""
+    return f'"id":"{row.id}","deployment":"{row.deployment}","version":"{row.version}","status":"{row.status}",' + (
+        '"success":true' if row.status == "completed" else '"success":false'
+    )
+
+
+def _metadata(row: StoredRequest) -> str:
+    return (
+        f'{_names(row)},"time_created":{_time(row.time_created)},"time_started":{_time(row.time_started)},'
+        f'"time_completed":{_time(row.time_completed)},"input_size":{row.input_size},'
+        f'"output_size":{_number(row.output_size)}'
+    )
+
+
+def list_record(row: StoredRequest) -> str:
+    return "{" + _metadata(row) + "}"
+
+
+def full_record(row: StoredRequest, metadata_only: bool = False, origin: bool = False) -> str:
+    data = "" if metadata_only else f',"request_data":{row.request_data},"result":{row.result or "null"}'
+    tail = ',"origin":{"created_by":"local"}' if origin else ""
+    return f'{{{_metadata(row)},"timeout":{row.timeout}{data},"error_message":{_text(row.error_message)}{tail}}}'
+
+
+def direct_record(row: StoredRequest) -> JsonText:
+    return JsonText(
+        f'{{{_names(row)},"result":{row.result or "null"},"error_message":{_text(row.error_message)},'
+        f'"timeout":{row.timeout}}}'
+    )
+
+
+def json_list(items: Iterable[str]) -> JsonText:
+    return JsonText("[" + ",".join(items) + "]")
 
 
 # -- versions and their queues ------------------------------------------------------------------------------------
@@ -460,7 +469,7 @@ class Backend:
 
     def create_direct(
         self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
-    ) -> Dict[str, Any]:
+    ) -> JsonText:
         """Blocks until the request is final (or the server stops)."""
         state = self.version(project, deployment, version)
         self._check_open()
@@ -494,8 +503,9 @@ class Backend:
 
     def create_stream(
         self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
-    ) -> Iterator[Union[str, Dict[str, Any]]]:
-        """Checks and queues the request now; the iterator gives each streaming update, then the direct record."""
+    ) -> Iterator[str]:
+        """Checks and queues the request now; the iterator gives each streaming update (str), then the direct
+        record (JsonText)."""
         state = self.version(project, deployment, version)
         self._check_open()
         row = self._new(state, [self._direct_data(state.deployment, body)], "direct", timeout, priority)[0]
@@ -505,7 +515,7 @@ class Backend:
             heapq.heappush(state.queue, (priority, row.time_created, row.id, "direct", timeout))
             state.cond.notify()
 
-        def events() -> Iterator[Union[str, Dict[str, Any]]]:
+        def events() -> Iterator[str]:
             try:
                 while True:
                     update = updates.get()
@@ -684,13 +694,13 @@ class Backend:
                         del self._to_cancel[request_id]
                 self._cancel_wakeup.wait(CANCEL_RETRY if self._to_cancel else None)
 
-    def update(self, project: str, deployment: str, version: Optional[str], request_id: str, body: Body) -> Dict:
+    def update(self, project: str, deployment: str, version: Optional[str], request_id: str, body: Body) -> JsonText:
         if body != {"status": "cancelled"}:
             raise ApiError(400, 'data: the only allowed update is {"status": "cancelled"}')
         scope = self.scope(project, deployment, version)
         self._row(request_id, scope)
         self._cancel([request_id])
-        return full_record(self._row(request_id, scope), metadata_only=True, origin=True)
+        return JsonText(full_record(self._row(request_id, scope), metadata_only=True, origin=True))
 
     def cancel_many(
         self, project: str, deployment: str, version: Optional[str], ids: Optional[List[str]], status: Optional[str]
@@ -724,13 +734,13 @@ class Backend:
 
     def get(
         self, project: str, deployment: str, version: Optional[str], request_id: str, metadata_only: bool
-    ) -> Dict[str, Any]:
+    ) -> JsonText:
         row = self._row(request_id, self.scope(project, deployment, version))
-        return full_record(row, metadata_only=metadata_only, origin=True)
+        return JsonText(full_record(row, metadata_only=metadata_only, origin=True))
 
-    def collect(self, project: str, deployment: str, version: Optional[str], ids: List[str]) -> List[Dict[str, Any]]:
+    def collect(self, project: str, deployment: str, version: Optional[str], ids: List[str]) -> JsonText:
         rows = self._rows(list(dict.fromkeys(ids)), self.scope(project, deployment, version))
-        return [full_record(row) for row in rows]
+        return json_list(full_record(row) for row in rows)
 
     def list(
         self,
@@ -743,7 +753,7 @@ class Backend:
         start: Optional[int],
         end: Optional[int],
         search_id: Optional[str],
-    ) -> List[Dict[str, Any]]:
+    ) -> JsonText:
         state = self.version(project, deployment, version)
         statuses = list(dict.fromkeys(s.strip() for s in (status or "completed").split(",")))
         for value in statuses:
@@ -757,7 +767,7 @@ class Backend:
             raise ApiError(400, f"{filtered[0]}: only available for the statuses completed, failed and cancelled")
         scope = Scope(project, deployment, state.config.name)
         rows = self.store.list(scope, statuses, limit, offset, start, end, search_id)
-        return [list_record(row) for row in rows]
+        return json_list(list_record(row) for row in rows)
 
     def data(
         self, project: str, deployment: str, version: Optional[str], request_id: str, which: str
