@@ -13,7 +13,7 @@ OPERATIONS = ("add", "sub", "mul", "div")
 #: Every this-many-th batch item divides by zero, so it fails.
 FAILING_EVERY = 50
 #: High-priority echo requests that keep the queue busy while standard ones wait to be cancelled.
-FILLER = 1000
+FILLER = 2000
 TO_CANCEL = 5
 
 
@@ -130,10 +130,10 @@ class Demo:
         try:
             api.deployment_requests_get(project, "calculator", self.direct_id)
         except NotFoundException as err:
-            gone = err.message or "404"
+            gone = f"get -> {err.status}"
         else:
             raise DemoError(f"request {self.direct_id} is still there after its delete")
-        return [f"{len(self.cancelled_ids)} cancelled requests deleted in one call; the direct one too (get: {gone})"]
+        return [f"{len(self.cancelled_ids)} cancelled requests deleted in one call; the direct one too ({gone})"]
 
 
 def run_steps(steps: List[Tuple[str, Callable[[], List[str]]]]) -> List[str]:
