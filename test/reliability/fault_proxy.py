@@ -63,6 +63,8 @@ class FaultProxy:
         self.injected: Counter = Counter()
         self.requests_forwarded = 0
         self.connections = 0
+        #: The request targets (path and query) as they arrived, newest last.
+        self.targets: Deque[str] = deque(maxlen=100)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._threads: List[threading.Thread] = []
@@ -123,6 +125,7 @@ class FaultProxy:
             if self.tls is not None:
                 client = self.tls.wrap_socket(client, server_side=True)
             method, target, headers, body = _read_request(client)
+            self.targets.append(target)
             if fault in ANSWERS:
                 extra = self.wait_headers if fault is not Fault.BAD_GATEWAY else []
                 message = json.dumps({"error": f"{fault.value} (injected by the fault proxy)"}).encode()

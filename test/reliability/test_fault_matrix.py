@@ -9,15 +9,15 @@ import logging
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import pytest
-from conftest import DEPLOYMENT, PROJECT, VERSION, Ledger, Tally
 from fault_proxy import Fault, FaultProxy
+from reliability_support import DEPLOYMENT, PROJECT, VERSION, Ledger, Tally
 
 import ubiops
 from ubiops.api.endpoints import ENDPOINTS, Endpoint
 from ubiops.exceptions import ApiConnectionError, ApiException, ApiTimeoutError, NotFoundException, ServiceException
 
 #: The read timeout of calls under the slow fault: the proxy holds the answer back until the client gives up.
-SLOW_READ_TIMEOUT = 0.75
+SLOW_READ_TIMEOUT = 0.5
 
 
 def creates(endpoint: Endpoint) -> bool:

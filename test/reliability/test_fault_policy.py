@@ -7,8 +7,8 @@ import socket
 from typing import Iterator, List
 
 import pytest
-from conftest import DEPLOYMENT, FAST_RETRIES, PROJECT, Ledger, Tally
 from fault_proxy import Fault, FaultProxy
+from reliability_support import DEPLOYMENT, FAST_RETRIES, PROJECT, Ledger, Tally
 
 import ubiops
 from ubiops.exceptions import ApiConnectionError, ServiceException, TooManyRequestsException
@@ -116,7 +116,7 @@ def test_the_configuration_sets_the_policy_of_every_call(server, proxy, tls, tal
     with ubiops.ApiClient(configuration) as client:
         under(proxy, tally, Fault.UNAVAILABLE, Fault.UNAVAILABLE)
         with pytest.raises(ServiceException, match="gave up after 2 attempts"):
-            ubiops.CoreApi(client).deployment_requests_list(PROJECT, DEPLOYMENT)
+            ubiops.CoreApi(client).deployment_requests_list(PROJECT, DEPLOYMENT, _retries=None)
 
 
 def test_async_calls_retry_too(faulty_api, proxy, tally):
