@@ -11,6 +11,7 @@ import math
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from urllib.parse import unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -240,11 +241,13 @@ class App:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = self._map.bind_to_environ(request.environ)
-        if request.path != f"{BASE}/status":
+        # Route on the path as sent, then decode each name: a %2F inside a name must not split it.
+        raw = request.environ.get("RAW_URI")
+        path = urlsplit(raw).path if raw else request.path
+        if path != f"{BASE}/status":
             self.authenticate(request)
-        endpoint, matched = adapter.match()
-        args = dict(matched)
+        endpoint, matched = self._map.bind_to_environ(request.environ).match(path_info=path)
+        args = {name: unquote(value) for name, value in matched.items()}
         if endpoint == "status":
             return json_response({"status": "ok"})
         return self._handlers[str(endpoint)](request, args.pop("project"), args.pop("deployment"), **args)
