@@ -2,6 +2,8 @@
 query strings, bodies, content types and tokens. Every answer is a 2xx or a 4xx with a JSON body (an error names
 what was wrong), never a 5xx, and the server keeps answering /status."""
 
+from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
+
 import json
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote, urlencode
