@@ -72,6 +72,30 @@ def test_a_rejected_batch_stops_the_submission_and_says_what_was_created(recorde
     core_api.api_client.close()
 
 
+def test_an_input_that_raises_stops_the_submission_and_keeps_what_was_read(recorder):
+    recorder.answer(201, created("a", "b"))
+
+    def items():
+        yield from ["i0", "i1", "i2"]
+        raise OSError("the input file went away")
+
+    core_api = api_for(recorder.url)
+    with pytest.raises(SubmitError) as caught:
+        submit_requests(core_api, "p", "d", items(), batch_size=2, concurrency=1, pace=Pace(None))
+    error = caught.value
+    assert (error.ids, error.not_created, error.items, error.next_position) == (
+        ["a", "b", None],
+        [range(2, 3)],
+        {2: "i2"},
+        3,
+    )
+    assert str(error).startswith(
+        "reading the input failed at position 3: OSError: the input file went away; created: 0-1"
+    )
+    assert len(recorder.requests) == 1  # the half-read batch was not sent
+    core_api.api_client.close()
+
+
 def test_a_server_fault_on_a_batch_leaves_its_positions_maybe_created(recorder):
     recorder.answer(500, {"error": "boom"})
     core_api = api_for(recorder.url)

@@ -98,6 +98,19 @@ def test_wait_gives_up_at_max_wait_naming_the_request_and_its_status(core_api, p
         cancel(core_api, "sleeper", request_id)
 
 
+def test_collect_gives_up_at_max_wait_naming_the_unfinished_requests(core_api, pace):
+    ids = [r.id for r in core_api.batch_deployment_requests_create(PROJECT, "sleeper", ["0", "30", "30", "30"])]
+    try:
+        with pytest.raises(WaitTimeoutError) as caught:
+            collect_requests(core_api, PROJECT, "sleeper", ids, max_wait=0.5, pace=pace)
+        unfinished = caught.value.unfinished
+        assert set(ids[1:]) <= set(unfinished) <= set(ids)  # the quick one is usually done, but need not be
+        assert set(unfinished.values()) <= {"pending", "processing"}
+        assert str(caught.value).startswith(f"{len(unfinished)} of 4 requests are not final after 0.5 s of waiting: ")
+    finally:
+        core_api.deployment_requests_batch_cancel(PROJECT, "sleeper", ids)
+
+
 def test_waiting_on_a_cancelled_request(core_api, pace):
     request_id = core_api.batch_deployment_requests_create(PROJECT, "sleeper", ["30"])[0].id
     threading.Timer(0.2, cancel, (core_api, "sleeper", request_id)).start()

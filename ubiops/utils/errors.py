@@ -32,13 +32,13 @@ class WaitTimeoutError(WorkflowError, TimeoutError):
         self.unfinished = unfinished
 
     @property
-    def request_id(self) -> str:
+    def request_id(self) -> Optional[str]:
         """The (first) request that was not final."""
-        return next(iter(self.unfinished))
+        return next(iter(self.unfinished), None)
 
     @property
     def last_status(self) -> Optional[str]:
-        return self.unfinished[self.request_id]
+        return self.unfinished.get(self.request_id or "")
 
 
 class RequestFailedError(WorkflowError):
@@ -98,7 +98,9 @@ class SubmitError(WorkflowError):
         self.next_position = len(ids)
         failed, error = errors[0]
         parts = [
-            f"batch call for positions {ranges_text([failed])} failed: {error}",
+            f"batch call for positions {ranges_text([failed])} failed: {error}"
+            if failed
+            else f"reading the input failed at position {failed.start}: {type(error).__name__}: {error}",
             f"created: {ranges_text(self.created) or 'none'}",
             f"not created: {ranges_text(not_created) or 'none'}",
         ]

@@ -96,7 +96,9 @@ def submit_requests(
     input positions were created and which were not, so that a resumed run creates nothing twice.
     """
     target = Target.of("submit_requests", core_api, project_name, deployment_name, version)
-    submitter = _Submitter(target, timeout, priority, batch_size, concurrency, pace or default_pace())
+    submitter = _Submitter(
+        target, timeout, priority, batch_size, concurrency, pace or default_pace(), "submit_requests"
+    )
     with open_progress(progress, "submit", _length(inputs)) as shown:
         return submitter.run(inputs, lambda ids, done: shown.update(done))
 
@@ -165,7 +167,7 @@ def run_requests(
     """
     target = Target.of("run_requests", core_api, project_name, deployment_name, version)
     pace = pace or default_pace()
-    submitter = _Submitter(target, timeout, priority, batch_size, concurrency, pace)
+    submitter = _Submitter(target, timeout, priority, batch_size, concurrency, pace, "run_requests")
     with open_progress(progress, "requests", _length(inputs)) as shown:
         collector = _Collector(
             target,
@@ -204,10 +206,22 @@ def _length(inputs: Iterable[Any]) -> Optional[int]:
         return None
 
 
+class _InputError(Exception):
+    """Reading the input raised; ``batch`` holds the items of the unfinished batch read before it."""
+
+    def __init__(self, start: int, batch: List[Any], cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.start, self.batch, self.cause = start, batch, cause
+
+
 def _batches(inputs: Iterable[Any], size: int) -> Iterator[Tuple[range, List[Any]]]:
     iterator, start = iter(inputs), 0
     while True:
-        batch = list(itertools.islice(iterator, size))
+        batch: List[Any] = []
+        try:
+            batch.extend(itertools.islice(iterator, size))
+        except Exception as err:
+            raise _InputError(start, batch, err) from err
         if not batch:
             return
         yield range(start, start + len(batch)), batch
@@ -237,8 +251,8 @@ class _Submitter:
         batch_size: int,
         concurrency: int,
         pace: Pace,
+        helper: str,
     ) -> None:
-        helper = "submit_requests"
         check_count(helper, "batch_size", batch_size, 1, MAX_ITEMS)
         check_count(helper, "concurrency", concurrency, 1)
         target.validate("batch_deployment_requests_create", helper, timeout=timeout, priority=priority)
@@ -246,6 +260,7 @@ class _Submitter:
         self.options = {
             name: value for name, value in (("timeout", timeout), ("priority", priority)) if value is not None
         }
+        self.helper = helper
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -262,7 +277,7 @@ class _Submitter:
         """The ids in input order; ``on_created(ids, created_so_far)`` after each batch, in input order."""
         if isinstance(inputs, (str, bytes, dict)) or not isinstance(inputs, Iterable):
             raise ApiTypeError(
-                "submit_requests: `inputs` must be an iterable of items (a list or generator of dicts or strings), "
+                f"{self.helper}: `inputs` must be an iterable of items (a list or generator of dicts or strings), "
                 f"got {type(inputs).__name__}"
             )
         ids: List[Optional[str]] = []
@@ -293,8 +308,12 @@ class _Submitter:
                         settle(*in_flight.popleft())
                     if errors or self._stop.is_set():
                         break
-            except Exception as err:  # the input itself raised: report what was created so far
-                errors.append((range(len(ids), len(ids)), err))
+            except _InputError as err:  # the input itself raised: report what was created so far
+                read = range(err.start, err.start + len(err.batch))
+                ids.extend([None] * len(err.batch))
+                unsent.update(zip(read, err.batch))
+                not_created.extend([read] if read else [])
+                errors.append((range(read.stop, read.stop), err.cause))
             finally:
                 while in_flight:
                     settle(*in_flight.popleft())
@@ -351,7 +370,9 @@ class _Collector:
         """The oldest unfinished positions, at most 250; empty when all are final and no more ids will come."""
         with self.cond:
             while not self.unfinished and not self.closed:
-                self.cond.wait()
+                if self.deadline.expired():
+                    raise self._timeout()
+                self.cond.wait(None if self.deadline.max_wait is None else self.deadline.remaining())
             if self.error is not None:
                 raise self.error
             return [self.unfinished.popleft() for _ in range(min(MAX_ITEMS, len(self.unfinished)))]
@@ -398,6 +419,12 @@ class _Collector:
     def _timeout(self) -> WaitTimeoutError:
         with self.cond:
             unfinished = {self.ids[p]: self.statuses[p] for p in self.unfinished}
+        if not unfinished:
+            return WaitTimeoutError(
+                f"the inputs were still being submitted after {self.deadline.max_wait} s of waiting "
+                f"({len(self.ids)} requests created, all final)",
+                unfinished,
+            )
         return WaitTimeoutError(
             f"{len(unfinished)} of {len(self.ids)} requests are not final after {self.deadline.max_wait} s of "
             f"waiting: {unfinished_text(unfinished)}",
