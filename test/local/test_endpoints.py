@@ -140,6 +140,9 @@ def test_direct_timeout_and_priority_are_checked(http):
         ({"timeout": "1.5"}, "timeout"),
         ({"priority": 2}, "priority"),
         ({"priority": "high"}, "priority"),
+        ({"priority": "\u0661"}, "priority"),  # an Arabic-Indic digit one
+        ({"timeout": "1_000"}, "timeout"),
+        ({"timeout": " 100"}, "timeout"),
     ]:
         message = error_of(http.post(f"{ECHO}/requests", text="x", query=query), 400)
         assert message.startswith(f"{name}: must be an integer from")
@@ -255,6 +258,15 @@ def test_structured_input_missing_or_unknown_fields(http):
     assert "expected a JSON object" in error_of(http.post(f"{TYPED}/requests", json_body=5), 400)
     assert "structured deployment" in error_of(http.post(f"{TYPED}/requests", text="x"), 400)
     assert "data[1]: " in error_of(http.post(f"{TYPED}/requests", json_body=[GOOD, {}]), 400)
+
+
+def test_structured_input_nested_too_deeply_is_refused(http):
+    deep: Any = 1
+    for _ in range(99):  # with the item itself: 100 levels
+        deep = {"a": deep}
+    assert http.post(f"{TYPED}/requests/batch", json_body={**GOOD, "dict": deep}).status == 201
+    message = error_of(http.post(f"{TYPED}/requests/batch", json_body=[GOOD, {**GOOD, "dict": {"b": deep}}]), 400)
+    assert message == "data[1]: nested deeper than 100 levels of lists and objects; no request was created"
 
 
 def test_plain_input_must_be_text(http):

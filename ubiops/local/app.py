@@ -79,15 +79,15 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
 def query_int(request: Request, name: str, bounds: Tuple[int, int, int]) -> int:
     low, high, default = bounds
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw, 10)
-    except ValueError:
-        value = None
+    value = int(raw) if _INTEGER.fullmatch(raw) else None
     if value is None or not low <= value <= high:
         raise ApiError(400, f"{name}: must be an integer from {low} to {high}, got {raw!r}")
     return value

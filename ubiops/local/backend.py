@@ -28,6 +28,7 @@ from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
 logger = logging.getLogger("ubiops.local")
 
 MAX_ITEMS = 250  #: items per batch create, ids per collect/cancel/delete
+MAX_DEPTH = 100  #: levels of lists and objects in structured input
 DIRECT_TIMEOUT = (10, 3600, 300)  #: (minimum, maximum, default) seconds
 BATCH_TIMEOUT = (10, 172800, 14400)
 STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "cancelled_pending")
@@ -146,9 +147,25 @@ def field_error(value: Any, fields: Sequence[Field]) -> Optional[str]:
     return None
 
 
+def too_deep(value: Any) -> bool:
+    """Nested deeper than MAX_DEPTH lists/objects: such data cannot safely go through pickle to a worker."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _item_error(value: Any, deployment: DeploymentConfig, direction: str) -> Optional[str]:
     if (deployment.input_type if direction == "input" else deployment.output_type) == "structured":
-        return field_error(value, deployment.input_fields if direction == "input" else deployment.output_fields)
+        error = field_error(value, deployment.input_fields if direction == "input" else deployment.output_fields)
+        if error is None and direction == "input" and too_deep(value):
+            error = f"nested deeper than {MAX_DEPTH} levels of lists and objects"
+        return error
     return None if isinstance(value, str) else f"expected a string (plain {direction}), got {json_type(value)}"
 
 
