@@ -66,6 +66,7 @@ class FaultProxy:
         #: The request targets (path and query) as they arrived, newest last.
         self.targets: Deque[str] = deque(maxlen=100)
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # so the accept loop sees the stop
         self.port = self._listener.getsockname()[1]
         self._threads: List[threading.Thread] = []
         self._stopped = threading.Event()
@@ -96,8 +97,8 @@ class FaultProxy:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stopped.set()
-        self._listener.close()
         self._acceptor.join(5)
+        self._listener.close()
         for thread in self._threads:
             thread.join(5)
 
@@ -105,6 +106,8 @@ class FaultProxy:
         while not self._stopped.is_set():
             try:
                 client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
             with self._lock:
