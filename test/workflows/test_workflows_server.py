@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
-from conftest import PROJECT
 
 import ubiops
 from ubiops.utils import (
@@ -21,6 +20,8 @@ from ubiops.utils import (
     submit_requests,
     wait_for_request,
 )
+
+PROJECT = "local"  # the project of the server in conftest.py
 
 
 class CountingApiClient(ubiops.ApiClient):
