@@ -201,15 +201,13 @@ def _attempts(retry_number: int) -> str:
 
 def _give_up_note(retry_number: int, sent: bool, idempotent: bool, final: bool) -> str:
     if final:
-        note = "not retried: trying again cannot help"
-    elif sent and not idempotent:
-        note = (
+        return "not retried: trying again cannot help"
+    if sent and not idempotent:
+        return (
             "not retried: the request was sent, so the server may have acted on it, and repeating it could create "
             "it twice; list the requests to find out"
         )
-    else:
-        note = _attempts(retry_number)
-    return note
+    return _attempts(retry_number)
 
 
 def _history_note(history: List[str]) -> str:
