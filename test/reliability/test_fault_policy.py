@@ -139,3 +139,26 @@ def test_a_refused_connection_is_retried_then_named(tally, caplog):
     assert type(raised.value) is ApiConnectionError and raised.value.status == 0
     assert "could not connect" in text and "the request was not sent" in text and "gave up after 4 attempts" in text
     assert len([r for r in caplog.records if r.getMessage().startswith("Retrying")]) == 3
+
+
+def test_over_plain_http_a_reset_create_is_never_made_twice(server, ledger, tally):
+    """Without TLS the client usually has written its request before the reset arrives, so it cannot tell whether
+    the server got it and does not repeat it; when the write itself failed, it knows and retries. Either way the
+    request exists at most once, and exactly once when the call succeeded."""
+    with FaultProxy(server.url.rsplit("/v2.1", 1)[0]) as plain:
+        configuration = server.configuration()
+        configuration.host = plain.url + "/v2.1"
+        configuration.retries = FAST_RETRIES
+        with ubiops.ApiClient(configuration) as client:
+            api = ubiops.CoreApi(client)
+            for marker in Ledger.markers(5):
+                under(plain, tally, Fault.RESET_BEFORE)
+                try:
+                    api.deployment_requests_create(PROJECT, DEPLOYMENT, marker)
+                    made = 1
+                except ApiConnectionError as err:
+                    assert "may have acted" in str(err) or "not sent" in str(err), err
+                    made = 0
+                assert ledger.count(marker) == made
+                tally.creates_checked += 1
+        tally.faults += sum(plain.injected.values())
