@@ -1,8 +1,8 @@
 """Every endpoint over plain HTTP: shapes, status codes, version twins, and the error for each bad input."""
 
+import concurrent.futures
 import json
 import re
-import time
 import uuid
 from typing import Any, Dict, List
 
@@ -538,8 +538,6 @@ def test_chunked_request_body_is_read_and_limited(http):
 
 def test_many_concurrent_direct_requests(http):
     """Direct requests each hold a connection thread while they wait; the server keeps answering."""
-    import concurrent.futures
-
     pool = urllib3.PoolManager(maxsize=40)
     headers = {"Authorization": f"Token {http.token}", "Content-Type": "text/plain"}
 
@@ -547,9 +545,7 @@ def test_many_concurrent_direct_requests(http):
         reply = pool.request("POST", f"{http.url}{TOOL}/requests", body=f"sleep:0.05;n{i}".encode(), headers=headers)
         return str(json.loads(reply.data)["result"])
 
-    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(40) as executor:
         results = list(executor.map(one, range(40)))
     assert results == [f"sleep:0.05;n{i}" for i in range(40)]
-    assert time.monotonic() - started < 60
     assert http.get("/status", auth=False).status == 200
