@@ -615,9 +615,13 @@ class Backend:
                     if self._stopping and status != "completed":
                         return  # most likely cut short by the stop: it runs again at the next start
                     following = self._take(state) if chain and not self._stopping else None
-                    with self.store.transaction():
+                    if following is None:
                         self.store.finish(request_id, status, text, error, size, now_us())
-                        data = None if following is None else self.store.claim(following[2], now_us())
+                        data = None
+                    else:
+                        with self.store.transaction():  # one commit for this outcome and the next claim
+                            self.store.finish(request_id, status, text, error, size, now_us())
+                            data = self.store.claim(following[2], now_us())
             except Exception:  # a bug must neither stop the dispatcher nor leave the request processing
                 logger.exception("serving request %s failed", request_id)
                 self._fail_quietly(request_id)

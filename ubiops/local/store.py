@@ -96,6 +96,9 @@ def _marks(items: Sequence[str]) -> str:
     return ",".join("?" * len(items))
 
 
+_INSERT = f"INSERT INTO requests ({_COLUMNS}) VALUES ({_marks(_COLUMNS.split(', '))})"
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self._lock = threading.RLock()
@@ -185,12 +188,14 @@ class Store:
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def insert(self, requests: Sequence[StoredRequest]) -> None:
-        """All of them in one transaction."""
+        """All of them in one transaction (a single statement is one by itself)."""
+        rows = [tuple(vars(request).values()) for request in requests]
+        if len(rows) == 1:
+            with self._lock:
+                self._db.execute(_INSERT, rows[0])
+            return
         with self.transaction():
-            self._db.executemany(
-                f"INSERT INTO requests ({_COLUMNS}) VALUES ({_marks(_COLUMNS.split(', '))})",
-                [tuple(vars(request).values()) for request in requests],
-            )
+            self._db.executemany(_INSERT, rows)
 
     def claim(self, request_id: str, now: int) -> Optional[str]:
         """pending -> processing; returns the request data, or None when it is no longer pending."""
