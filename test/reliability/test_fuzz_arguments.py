@@ -156,11 +156,6 @@ def test_bad_arguments_are_argument_errors_before_any_io(
     assert outcomes["argument error"] and outcomes["passed the checks"], outcomes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug (ubiops/api/endpoints.py, Endpoint.prepare): a str with a lone surrogate as plain request "
-    "data or as a path parameter escapes as UnicodeEncodeError instead of an ApiValueError naming the parameter",
-)
 @pytest.mark.parametrize("args", [("local", "echo", "\ud800"), ("local", "\udfff", "x")], ids=["data", "path"])
 def test_a_lone_surrogate_is_an_argument_error(args: Any, offline_api: ubiops.CoreApi) -> None:
     with pytest.raises((ApiTypeError, ApiValueError)):

@@ -173,29 +173,33 @@ class Endpoint(NamedTuple):
     def prepare(self, values: Dict[str, Any]) -> Prepared:
         """The wire form: percent-encoded path segments with no safe characters, the query parameters that were
         given, and a JSON body (a plain ``str`` request body is sent raw as ``text/plain``)."""
-        path = self.path.format(**{p.name: _segment(values[p.name]) for p in self.params if p.where == "path"})
-        query = [
-            (p.name, _query_value(values[p.name]))
-            for p in self.params
-            if p.where == "query" and values.get(p.name) is not None
-        ]
-        if query:
-            path = f"{path}?{urlencode(query)}"
+        segments: Dict[str, str] = {}
+        query = []
         headers: Dict[str, str] = {}
         body = None
         for param in self.params:
-            if param.where == "body":
-                data = values[param.name]
-                if isinstance(data, str):
-                    body, headers["Content-Type"] = data.encode("utf-8"), "text/plain; charset=utf-8"
+            value = values.get(param.name)
+            if value is None:
+                continue
+            try:
+                if param.where == "path":
+                    segments[param.name] = _segment(value)
+                elif param.where == "query":
+                    query.append((param.name, _query_value(value)))
+                elif isinstance(value, str):
+                    body, headers["Content-Type"] = value.encode("utf-8"), "text/plain; charset=utf-8"
                 else:
-                    try:
-                        body = encode_json(data)
-                    except (TypeError, ValueError) as err:
-                        raise ApiTypeError(
-                            f"{self.name}: `{param.name}` cannot be sent as JSON: {err}", [param.name]
-                        ) from err
-                    headers["Content-Type"] = "application/json"
+                    body, headers["Content-Type"] = encode_json(value), "application/json"
+            except UnicodeEncodeError as err:  # a lone surrogate: text that has no UTF-8 form
+                raise ApiValueError(
+                    f"{self.name}: `{param.name}` holds text that cannot be encoded as UTF-8: {err.reason}",
+                    [param.name],
+                ) from err
+            except (TypeError, ValueError) as err:
+                raise ApiTypeError(f"{self.name}: `{param.name}` cannot be sent as JSON: {err}", [param.name]) from err
+        path = self.path.format(**segments)
+        if query:
+            path = f"{path}?{urlencode(query)}"
         return Prepared(self.method, path, headers, body)
 
 
