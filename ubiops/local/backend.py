@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ubiops.local.config import DeploymentConfig, Field, ServerConfig, VersionConfig
+from ubiops.local.runtime import DeploymentRuntime
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
 
 logger = logging.getLogger("ubiops.local")
@@ -234,7 +235,7 @@ class _Version:
 
     deployment: DeploymentConfig
     config: VersionConfig
-    runtime: Any
+    runtime: DeploymentRuntime
     cond: threading.Condition = field(default_factory=threading.Condition)
     queue: List[QueueEntry] = field(default_factory=list)
     free: int = 0
@@ -259,17 +260,13 @@ def runtime_context(project: str, deployment: DeploymentConfig, version: Version
 class Backend:
     """All 22 request endpoints (+ stream) as methods; the HTTP layer only parses and serialises."""
 
-    def __init__(self, config: ServerConfig, store: Store, log_dir: Path, runtime_factory: Optional[Callable] = None):
-        if runtime_factory is None:
-            from ubiops.local.runtime import DeploymentRuntime
-
-            runtime_factory = DeploymentRuntime
+    def __init__(self, config: ServerConfig, store: Store, log_dir: Path) -> None:
         self.config = config
         self.store = store
         self._versions: Dict[Tuple[str, str], _Version] = {}
         for deployment in config.deployments:
             for version in deployment.versions:
-                runtime = runtime_factory(
+                runtime = DeploymentRuntime(
                     version.path,
                     context=runtime_context(config.project, deployment, version),
                     instances=version.instances,
@@ -679,10 +676,10 @@ class Backend:
         return None
 
     def _notify(self, request_id: str) -> None:
-        """The request is final (or gone): wake whoever waits for it."""
+        """The request is final (or gone): wake whoever waits for it (a stream's reader keeps its own queue)."""
         with self._lock:
             event = self._waiters.get(request_id)
-            stream = self._streams.get(request_id)
+            stream = self._streams.pop(request_id, None)
         if event is not None:
             event.set()
         if stream is not None:
