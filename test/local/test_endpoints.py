@@ -514,6 +514,22 @@ def test_bad_bodies_get_400(http, body, content_type, rule):
     assert rule in error_of(reply, 400)
 
 
+@pytest.mark.parametrize(
+    "path, body, where",
+    [
+        (f"{ECHO}/requests", b'"\\ud800"', "data"),
+        (f"{ECHO}/requests/batch", b'["ok", "\\udfff x"]', "data[1]"),
+        (f"{CALC}/requests", b'{"x": 1, "y": 2, "op": "\\ud800"}', "data['op']"),
+        (f"{ECHO}/requests/collect", b'["\\ud800"]', "data[0]"),
+    ],
+)
+def test_a_lone_surrogate_in_a_json_string_is_refused(http, path, body, where):
+    reply = http.post(path, body=body, headers={"Content-Type": "application/json"})
+    assert error_of(reply, 400).startswith(f"{where}: a string holds a lone surrogate escape")
+    paired = http.post(f"{ECHO}/requests", body=b'"\\ud83d\\ude00"', headers={"Content-Type": "application/json"})
+    assert paired.json()["result"] == "\U0001f600"
+
+
 def test_oversized_body_gets_413_and_the_server_goes_on(http):
     big = b'"' + b"x" * (10 * 1024 * 1024) + b'"'
     reply = http.post(f"{ECHO}/requests/batch", body=big, headers={"Content-Type": "application/json"})

@@ -164,9 +164,37 @@ def parse_body(request: Request, limit: int, text_allowed: bool) -> Any:
     if not data:
         return None
     try:
-        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, f"body: malformed JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(data):  # rare: only then look for a string that is not valid Unicode
+        where = lone_surrogate(value)
+        if where is not None:
+            raise ApiError(
+                400, f"{where}: a string holds a lone surrogate escape (\\ud800 to \\udfff without its pair)"
+            )
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(value: Any) -> Optional[str]:
+    """Where in a parsed JSON value a string (or key) cannot be encoded as UTF-8, e.g. data[0]['op']; else None."""
+    stack: List[Tuple[str, Any]] = [("data", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return where
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+        elif isinstance(item, dict):
+            stack.extend((f"{where}[{key!r}]", key) for key in item)
+            stack.extend((f"{where}[{key!r}]", child) for key, child in item.items())
+    return None
 
 
 def id_list(body: Any, required: bool) -> Optional[List[str]]:
