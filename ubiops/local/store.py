@@ -6,6 +6,7 @@ decides every race between a worker finishing, a cancel and a delete. Times are 
 epoch; creation times are unique and increasing, so they also give the creation order.
 """
 
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -13,10 +14,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
+logger = logging.getLogger("ubiops.local")
+
 SCHEMA_VERSION = 1
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 #: SQLite's limit on bound parameters is 999 in old versions; IN lists are split into chunks of this size.
 CHUNK = 500
+CHECKPOINT_INTERVAL = 0.5  #: seconds between WAL checkpoints
 #: UPDATE ... RETURNING saves a statement per claim (SQLite >= 3.35).
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 
@@ -110,6 +114,7 @@ class Store:
                 raise StoreError(f"{path}: schema version {version}, this server reads version {SCHEMA_VERSION}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints (with their fsync) run in a thread
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -118,6 +123,22 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+        self._closing = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoints, args=(path,), name="ubiops-local-checkpoints", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoints(self, path: Path) -> None:
+        """Copy the WAL into the database now and then, off the request path (a commit then never waits for it)."""
+        db = sqlite3.connect(str(path), isolation_level=None)
+        try:
+            while not self._closing.wait(CHECKPOINT_INTERVAL):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:  # e.g. the disk is gone: the WAL keeps every commit, the next start checkpoints
+            logger.exception("SQLite checkpoint failed")
+        finally:
+            db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -135,8 +156,13 @@ class Store:
             self._db.execute("COMMIT")
 
     def close(self) -> None:
+        self._closing.set()
+        self._checkpointer.join()
         with self._lock:
-            self._db.close()
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                self._db.close()
 
     def _rows(self, sql: str, args: Iterable[object]) -> List[StoredRequest]:
         return [StoredRequest(*row) for row in self._db.execute(sql, tuple(args))]
