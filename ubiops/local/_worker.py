@@ -1,6 +1,7 @@
 """Code that runs inside one worker process of a DeploymentRuntime.
 
 Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
+  parent -> worker, once:   (package_dir, context, log_path)
   worker -> parent, once:   ("ready", None) | ("load_error", message)   (after a load error the worker exits)
   parent -> worker:         (request_id, data, request_mode)
   worker -> parent:         ("update", text)* then ("done", json_text) | ("error", message)
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 USER_ID = "local"
-RUN_NAME = "__ubiops_local_worker__"  # runtime.py runs this file with runpy under this name, see the end
 
 
 def main(conn: Connection, package_dir: str, context: Dict[str, Any], log_path: str) -> None:
@@ -157,5 +157,10 @@ def _serve(conn: Connection, deployment: Any) -> None:
         send(reply)
 
 
-if __name__ == RUN_NAME:
-    main(*globals()["WORKER_ARGUMENTS"])
+if __name__ == "__main__":
+    # Started as `python _worker.py FD` by runtime.py. Python put this file's folder (ubiops/local) first on
+    # sys.path, where it would shadow deployment modules named like ours (config, app, server, ...).
+    if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+        del sys.path[0]
+    _conn = Connection(int(sys.argv[1]))
+    main(_conn, *_conn.recv())

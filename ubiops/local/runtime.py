@@ -1,7 +1,7 @@
 """Worker processes that run a deployment package, one process per instance.
 
-Each instance is a "spawn" process (the server is threaded, so no fork) with a dedicated Pipe; the deployment's
-stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to calling threads; an instance
+Each instance is a fresh Python process running _worker.py (the server is threaded, so no fork) with a dedicated
+Pipe; the deployment's stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to calling threads; an instance
 that died, timed out or was cancelled is killed, joined and replaced by a fresh one in the same slot (same
 process_id). A package that fails to load is not restarted: each request it gets fails with the load error.
 A request's timeout also covers waiting for its instance to finish loading the package (first request, or the
@@ -12,9 +12,11 @@ import atexit
 import json
 import math
 import multiprocessing
-import runpy
+import pickle
 import select
 import signal
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -28,7 +30,6 @@ from ubiops.local import _worker
 REQUEST_MODES = ("express", "batch")
 KILL_GRACE = 1.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
 
-_MP = multiprocessing.get_context("spawn")
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
 
@@ -47,6 +48,38 @@ class _TimedOut(Exception):
     pass
 
 
+class _Unsendable(Exception):
+    """The request could not be serialised for the worker; the instance is untouched."""
+
+
+class _Process:
+    """A worker started with subprocess rather than multiprocessing: "spawn" would re-run the parent's main script
+    in every worker, so a script that starts a LocalServer without an ``if __name__ == "__main__":`` guard would
+    break. Offers the small part of multiprocessing.Process that the runtime uses."""
+
+    def __init__(self, popen: "subprocess.Popen[bytes]") -> None:
+        self._popen = popen
+        self.pid = popen.pid
+
+    @property
+    def exitcode(self) -> Optional[int]:
+        return self._popen.poll()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def terminate(self) -> None:
+        if self._popen.poll() is None:
+            self._popen.terminate()
+
+    def kill(self) -> None:
+        if self._popen.poll() is None:
+            self._popen.kill()
+
+
 class _Instance:
     """One worker process and the parent's end of its pipe."""
 
@@ -54,18 +87,17 @@ class _Instance:
         self.slot = slot
         self.ready = False
         self.load_error: Optional[str] = None
-        self.conn, child = _MP.Pipe(duplex=True)
-        # The child runs _worker.py as a standalone file: unpickling _worker.main would import the ubiops package
-        # (the client, urllib3, ...) and add ~150 ms to every instance start.
-        arguments = (child, str(package_dir), {**context, "process_id": slot}, str(log_path))
-        self.process = _MP.Process(
-            target=runpy.run_path,
-            args=(_worker.__file__,),
-            kwargs={"init_globals": {"WORKER_ARGUMENTS": arguments}, "run_name": _worker.RUN_NAME},
-            name=f"ubiops-local-{context.get('deployment', 'deployment')}-{slot}",
+        self.conn, child = multiprocessing.Pipe(duplex=True)
+        # The child runs _worker.py as a standalone file that imports only the standard library, so an instance
+        # start does not pay for importing the ubiops client.
+        popen = subprocess.Popen(
+            [sys.executable, _worker.__file__, str(child.fileno())],
+            pass_fds=(child.fileno(),),
+            stdin=subprocess.DEVNULL,
         )
-        self.process.start()
+        self.process = _Process(popen)
         child.close()  # so that the parent sees EOF as soon as the worker is gone
+        self.conn.send((str(package_dir), {**context, "process_id": slot}, str(log_path)))
         # One reusable poll object: a single syscall per wait, where Connection.poll builds a selector each time.
         self._poller = select.poll() if hasattr(select, "poll") else None
         if self._poller is not None:
@@ -88,7 +120,11 @@ class _Instance:
 
     def send(self, message: Tuple[str, Any, str]) -> None:
         try:
-            self.conn.send(message)
+            payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # e.g. RecursionError for deeply nested data: nothing was sent
+            raise _Unsendable(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            self.conn.send_bytes(payload)
         except OSError as exc:
             raise _Died from exc
 
@@ -280,6 +316,10 @@ class DeploymentRuntime:
                         streaming_update(payload)
                     except Exception:  # e.g. the streaming client went away; the request goes on
                         streaming_update = None
+        except _Unsendable as exc:
+            return Outcome(
+                "failed", error_message=f"The request data could not be passed to the deployment: {exc}"
+            ), True
         except _TimedOut:
             return Outcome("failed", error_message=f"Request exceeded its timeout of {timeout:g} seconds"), False
         except _Died:
@@ -309,7 +349,6 @@ def _stopped_outcome() -> Outcome:
 
 @atexit.register
 def _stop_all() -> None:
-    """Registered after multiprocessing's own exit hook (multiprocessing.util, imported by _worker), so it runs
-    first: that hook joins non-daemon workers and would otherwise wait forever on workers nobody stopped."""
+    """Workers nobody stopped are stopped at exit, so none outlives the server."""
     for runtime in list(_LIVE):
         runtime.stop()
