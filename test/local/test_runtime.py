@@ -183,6 +183,17 @@ def test_non_json_output_fails_with_a_clear_message(runtime_for: Factory) -> Non
     assert run(runtime, "ok").result == "ok"
 
 
+def test_data_that_cannot_be_passed_fails_the_request_and_keeps_the_instance(runtime_for: Factory) -> None:
+    runtime = runtime_for("echo_request_and_requests")
+    nested: Any = {"x": 1}
+    for _ in range(100_000):  # deeper than pickle can recurse
+        nested = {"x": nested}
+    outcome = run(runtime, nested)
+    assert outcome.status == "failed"
+    assert outcome.error_message is not None and "could not be passed to the deployment" in outcome.error_message
+    assert run(runtime, {"x": 2}).result == {"via": "request", "item": {"x": 2}}
+
+
 def test_init_that_raises_fails_every_request_without_restarting(runtime_for: Factory, tmp_path: Path) -> None:
     runtime = runtime_for("init_raises")
     for i in range(3):
