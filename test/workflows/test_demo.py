@@ -6,7 +6,7 @@ import sys
 
 
 def test_demo_runs_every_step_and_exits_0():
-    command = [sys.executable, "-c", "from ubiops.local.demo import main; raise SystemExit(main(['--items', '200']))"]
+    command = [sys.executable, "-m", "ubiops.local", "demo", "--items", "200"]  # what `ubiops-local demo` runs
     result = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -23,11 +23,7 @@ def test_demo_runs_every_step_and_exits_0():
 
 
 def test_demo_without_progress_prints_nothing_on_stderr():
-    command = [
-        sys.executable,
-        "-c",
-        "from ubiops.local.demo import main; raise SystemExit(main(['--items', '50', '--no-progress']))",
-    ]
+    command = [sys.executable, "-m", "ubiops.local", "demo", "--items", "50", "--no-progress"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == ""

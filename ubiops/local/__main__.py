@@ -1,4 +1,4 @@
-"""`python -m ubiops.local serve ...`, the same as `ubiops-local serve ...`."""
+"""`python -m ubiops.local serve|demo ...`, the same as `ubiops-local serve|demo ...`."""
 
 from ubiops.local.cli import main
 

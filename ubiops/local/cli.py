@@ -1,4 +1,4 @@
-"""The command line: `ubiops-local serve [options]` (also `python -m ubiops.local serve`)."""
+"""The command line: `ubiops-local serve` and `ubiops-local demo` (also `python -m ubiops.local ...`)."""
 
 import argparse
 import shlex
@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
     serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+    commands.add_parser(
+        "demo",
+        help="start a server with the bundled deployments and use it as a user would (see demo --help)",
+        add_help=False,  # demo parses its own options
+    )
     return main
 
 
@@ -104,6 +109,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:
+        from ubiops.local.demo import main as demo
+
+        return demo(argv[1:])
     args = parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
