@@ -1,12 +1,11 @@
 """Worker processes that run a deployment package, one process per instance.
 
 Each instance is a fresh Python process running _worker.py (the server is threaded, so no fork) with a dedicated
-Pipe; the deployment's stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to calling threads; an instance
-that died, timed out or was cancelled is killed, joined and replaced by a fresh one in the same slot (same
-process_id). A package that fails to load is not restarted: each request it gets fails with the load error.
-A request's timeout also covers waiting for its instance to finish loading the package (first request, or the
-first one after a replacement).
-"""
+Pipe; the deployment's stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to
+calling threads; an instance that died, timed out or was cancelled is killed, joined and replaced by a fresh one in
+the same slot (same process_id). A package that fails to load is not restarted: each request it gets fails with the
+load error. A request's timeout also covers waiting for its instance to finish loading the package (first request,
+or the first one after a replacement)."""
 
 import atexit
 import json
