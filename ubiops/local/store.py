@@ -80,10 +80,14 @@ class Scope:
     deployment: str
     version: Optional[str] = None
 
-    def where(self) -> Tuple[str, List[str]]:
-        sql, args = "project = ? AND deployment = ?", [self.project, self.deployment]
+    def where(self, by_id: bool = False) -> Tuple[str, List[str]]:
+        """The SQL condition and its arguments. ``by_id``: the query also looks rows up by id; the unary ``+``
+        keeps SQLite on the primary key there, where it would otherwise scan the whole deployment's index range."""
+        column = "+{}" if by_id else "{}"
+        sql = " AND ".join(f"{column.format(name)} = ?" for name in ("project", "deployment"))
+        args = [self.project, self.deployment]
         if self.version is not None:
-            sql, args = sql + " AND version = ?", args + [self.version]
+            sql, args = f"{sql} AND {column.format('version')} = ?", args + [self.version]
         return sql, args
 
 
@@ -304,14 +308,14 @@ class Store:
     # -- reads ----------------------------------------------------------------------------------------------------
 
     def get(self, request_id: str, scope: Scope) -> Optional[StoredRequest]:
-        where, args = scope.where()
+        where, args = scope.where(by_id=True)
         with self._lock:
             rows = self._rows(f"SELECT {_COLUMNS} FROM requests WHERE id = ? AND {where}", [request_id, *args])
         return rows[0] if rows else None
 
     def get_many(self, ids: Sequence[str], scope: Scope) -> List[StoredRequest]:
         """In storage order; ids outside the scope are left out."""
-        where, args = scope.where()
+        where, args = scope.where(by_id=True)
         rows: List[StoredRequest] = []
         with self._lock:
             for chunk in _chunks(ids):
