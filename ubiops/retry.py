@@ -9,6 +9,7 @@ dropped connection, 502 or 504. A create that may have reached the server is nev
 import random
 from typing import Optional, Union
 
+from ubiops._frozen import Frozen
 from ubiops.exceptions import ApiTypeError, ApiValueError
 
 __all__ = ["RetryPolicy"]
@@ -19,7 +20,7 @@ NOT_ACTED_STATUSES = frozenset({429, 503})
 IDEMPOTENT_RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
-class RetryPolicy:
+class RetryPolicy(Frozen):
     """An immutable retry policy.
 
     ``total`` retries at most (so ``total + 1`` attempts); waits grow as ``backoff_factor * 2**n`` seconds with
@@ -52,13 +53,12 @@ class RetryPolicy:
                 raise ApiTypeError(f"RetryPolicy {name} must be a number of seconds, got {type(value).__name__}")
             if not 0 <= value < float("inf"):
                 raise ApiValueError(f"RetryPolicy {name} must be a finite number >= 0, got {value!r}")
-        object.__setattr__(self, "total", total)
-        object.__setattr__(self, "backoff_factor", float(backoff_factor))
-        object.__setattr__(self, "backoff_max", float(backoff_max))
-        object.__setattr__(self, "retry_after_max", float(retry_after_max))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("RetryPolicy is immutable; make a new one")
+        self._freeze(
+            total=total,
+            backoff_factor=float(backoff_factor),
+            backoff_max=float(backoff_max),
+            retry_after_max=float(retry_after_max),
+        )
 
     @classmethod
     def coerce(cls, value: Union[None, int, "RetryPolicy"]) -> "RetryPolicy":
@@ -78,25 +78,5 @@ class RetryPolicy:
         """Seconds to wait before retry ``retry_number`` (0-based)."""
         if retry_after is not None:
             return retry_after
-        ceiling = min(self.backoff_max, self.backoff_factor * (2**retry_number))
+        ceiling = min(self.backoff_max, self.backoff_factor * 2.0 ** min(retry_number, 64))  # no overflow
         return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-    def __repr__(self) -> str:
-        return (
-            f"RetryPolicy(total={self.total}, backoff_factor={self.backoff_factor}, "
-            f"backoff_max={self.backoff_max}, retry_after_max={self.retry_after_max})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RetryPolicy):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
-
-    def __hash__(self) -> int:
-        return hash(tuple(getattr(self, name) for name in self.__slots__))
-
-    def __copy__(self) -> "RetryPolicy":
-        return self
-
-    def __deepcopy__(self, memo: object) -> "RetryPolicy":
-        return self

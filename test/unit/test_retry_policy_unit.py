@@ -1,6 +1,7 @@
 """RetryPolicy: an immutable value; coerce(); which statuses retry; backoff bounds and cap."""
 
 import copy
+import pickle
 
 import pytest
 
@@ -18,6 +19,8 @@ def test_immutable():
     for name in ("total", "backoff_factor", "backoff_max", "retry_after_max", "new"):
         with pytest.raises(AttributeError, match="immutable"):
             setattr(policy, name, 1)
+        with pytest.raises(AttributeError, match="immutable"):
+            delattr(policy, name)
     assert policy.total == 3
     assert copy.copy(policy) is policy and copy.deepcopy(policy) is policy
 
@@ -27,6 +30,11 @@ def test_value_semantics():
     assert RetryPolicy(total=2) != RetryPolicy(total=3)
     assert hash(RetryPolicy(backoff_max=1)) == hash(RetryPolicy(backoff_max=1.0))
     assert RetryPolicy() != 3
+    assert pickle.loads(pickle.dumps(RetryPolicy(total=5, backoff_max=2))) == RetryPolicy(total=5, backoff_max=2)
+
+
+def test_backoff_of_a_late_retry_stays_at_the_cap():
+    assert 15.0 <= RetryPolicy().backoff(5000) <= 30.0
 
 
 @pytest.mark.parametrize(

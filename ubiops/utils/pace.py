@@ -7,6 +7,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Iterator, Optional, TypeVar
 
+from ubiops._frozen import Frozen
 from ubiops.exceptions import TooManyRequestsException
 
 __all__ = ["Pace", "Backoff", "Deadline", "DEFAULT_CALLS_PER_MINUTE", "default_pace"]
@@ -111,7 +112,7 @@ def default_pace() -> Pace:
         return _default_pace
 
 
-class Backoff:
+class Backoff(Frozen):
     """Poll intervals: ``first`` seconds, then each ``factor`` times the previous up to ``cap``, each spread by a
     random ``±jitter`` fraction so that many pollers do not call in step. Immutable; :meth:`delays` starts over."""
 
@@ -129,13 +130,7 @@ class Backoff:
             raise ValueError(f"Backoff: `jitter` must be a number from 0 up to (not including) 1, got {jitter!r}")
         if cap < first:
             raise ValueError(f"Backoff: `cap` ({cap}) must be >= `first` ({first})")
-        object.__setattr__(self, "first", float(first))
-        object.__setattr__(self, "factor", float(factor))
-        object.__setattr__(self, "cap", float(cap))
-        object.__setattr__(self, "jitter", float(jitter))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Backoff is immutable; make a new one")
+        self._freeze(first=float(first), factor=float(factor), cap=float(cap), jitter=float(jitter))
 
     def delays(self) -> Iterator[float]:
         """An endless series of waits in seconds."""
@@ -147,17 +142,6 @@ class Backoff:
     def spread(self, seconds: float) -> float:
         """``seconds`` with the jitter applied, at most ``cap``."""
         return min(self.cap, seconds * (1 + random.uniform(-self.jitter, self.jitter)))
-
-    def __repr__(self) -> str:
-        return f"Backoff(first={self.first}, factor={self.factor}, cap={self.cap}, jitter={self.jitter})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Backoff):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
-
-    def __hash__(self) -> int:
-        return hash(tuple(getattr(self, name) for name in self.__slots__))
 
 
 class Deadline:
