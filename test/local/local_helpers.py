@@ -12,6 +12,19 @@ from ubiops.local import LocalServer
 
 PACKAGES = Path(__file__).parent / "packages"
 FINAL = ("completed", "failed", "cancelled")
+#: The fields of a record as list shows it.
+LIST_FIELDS = {
+    "id",
+    "deployment",
+    "version",
+    "status",
+    "success",
+    "time_created",
+    "time_started",
+    "time_completed",
+    "input_size",
+    "output_size",
+}
 
 
 class Reply:

@@ -8,25 +8,13 @@ from typing import Any, Dict, List
 
 import pytest
 import urllib3
-from local_helpers import Http, wait_until
+from local_helpers import LIST_FIELDS, Http, wait_until
 
 D = "/projects/local/deployments"
 ECHO, CALC, TOOL, STRUCT, TYPED = (f"{D}/{name}" for name in ("echo", "calculator", "tool", "structured", "typed"))
 TOOL_V1, TOOL_V2 = f"{TOOL}/versions/v1", f"{TOOL}/versions/v2"
 ALL_STATUSES = "completed,failed,cancelled,cancelled_pending"
 
-LIST_FIELDS = {
-    "id",
-    "deployment",
-    "version",
-    "status",
-    "success",
-    "time_created",
-    "time_started",
-    "time_completed",
-    "input_size",
-    "output_size",
-}
 RECORD_FIELDS = LIST_FIELDS | {"timeout", "request_data", "result", "error_message"}
 
 

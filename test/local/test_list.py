@@ -4,24 +4,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List
 
 import pytest
-from local_helpers import Http, http_for, tool_deployment, wait_until
+from local_helpers import LIST_FIELDS, Http, http_for, tool_deployment, wait_until
 
 from ubiops.local import LocalServer
 
 TOOL = "/projects/local/deployments/tool"
 TOOL_V2 = f"{TOOL}/versions/v2"
-LIST_FIELDS = {
-    "id",
-    "deployment",
-    "version",
-    "status",
-    "success",
-    "time_created",
-    "time_started",
-    "time_completed",
-    "input_size",
-    "output_size",
-}
 
 
 @pytest.fixture(scope="module")
