@@ -11,9 +11,11 @@ import atexit
 import json
 import math
 import multiprocessing
+import os
 import pickle
 import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -28,6 +30,7 @@ from ubiops.local import _worker
 
 REQUEST_MODES = ("express", "batch")
 KILL_GRACE = 1.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
+READ_SIZE = 65536  # bytes per read from a worker's pipe
 
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
@@ -89,6 +92,7 @@ class _Instance:
         self.send_lock = threading.Lock()  # cancel() may send a skip notice while a chunk is being sent
         self.load_error: Optional[str] = None
         self.conn, child = multiprocessing.Pipe(duplex=True)
+        self._received = bytearray()  # read from the pipe, not unpacked yet
         # The child runs _worker.py as a standalone file that imports only the standard library, so an instance
         # start does not pay for importing the ubiops client.
         popen = subprocess.Popen(
@@ -110,13 +114,40 @@ class _Instance:
         return bool(self._poller.poll(timeout * 1000))
 
     def receive(self, deadline: float) -> Tuple[str, Any]:
-        remaining = deadline - time.monotonic()
-        try:
+        """The next message. Reads whatever the worker has sent so far at once (a chunk's results often come in
+        together), so most messages cost no system call."""
+        while True:
+            message = self._unpack()
+            if message is not None:
+                return message
+            remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._readable(remaining):
                 raise _TimedOut
-            message: Tuple[str, Any] = self.conn.recv()
-        except (EOFError, OSError) as exc:
-            raise _Died from exc
+            try:
+                data = os.read(self.conn.fileno(), READ_SIZE)
+            except OSError as exc:
+                raise _Died from exc
+            if not data:
+                raise _Died
+            self._received += data
+
+    def _unpack(self) -> Optional[Tuple[str, Any]]:
+        """The first whole message in the buffer, framed as multiprocessing.Connection.send frames it: a 4-byte
+        big-endian length (-1 for an 8-byte length after it), then the pickle."""
+        buffer = self._received
+        if len(buffer) < 4:
+            return None
+        (size,) = struct.unpack_from("!i", buffer)
+        start = 4
+        if size == -1:
+            if len(buffer) < 12:
+                return None
+            (size,) = struct.unpack_from("!Q", buffer, 4)
+            start = 12
+        if len(buffer) < start + size:
+            return None
+        message: Tuple[str, Any] = pickle.loads(buffer[start : start + size])
+        del buffer[: start + size]
         return message
 
     def send(self, message: Tuple[Any, ...]) -> None:

@@ -10,9 +10,9 @@ import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 logger = logging.getLogger("ubiops.local")
 
@@ -48,9 +48,9 @@ CREATE INDEX IF NOT EXISTS requests_by_version ON requests (project, deployment,
 """
 
 
-@dataclass(frozen=True)
-class StoredRequest:
-    """One row. request_data and result are JSON texts."""
+class StoredRequest(NamedTuple):
+    """One row (a tuple in column order: cheap to build by the thousand and to bind to SQL). request_data and
+    result are JSON texts."""
 
     id: str
     project: str
@@ -70,7 +70,7 @@ class StoredRequest:
     output_size: Optional[int]
 
 
-_COLUMNS = ", ".join(field.name for field in fields(StoredRequest))
+_COLUMNS = ", ".join(StoredRequest._fields)
 
 
 @dataclass(frozen=True)
@@ -222,13 +222,12 @@ class Store:
 
     def insert(self, requests: Sequence[StoredRequest]) -> None:
         """All of them in one transaction (a single statement is one by itself)."""
-        rows = [tuple(vars(request).values()) for request in requests]
-        if len(rows) == 1:
+        if len(requests) == 1:
             with self._lock:
-                self._db.execute(_INSERT, rows[0])
+                self._db.execute(_INSERT, requests[0])
             return
         with self.transaction():
-            self._db.executemany(_INSERT, rows)
+            self._db.executemany(_INSERT, requests)
 
     def apply(self, claims: Sequence[Tuple[int, str]], finishes: Sequence[Finish]) -> None:
         """Status writes of the dispatchers, in one transaction. A claim (time_started, id) turns pending into
