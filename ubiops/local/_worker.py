@@ -3,8 +3,11 @@
 Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
   parent -> worker, once:   (package_dir, context, log_path)
   worker -> parent, once:   ("ready", None) | ("load_error", message)   (after a load error the worker exits)
-  parent -> worker:         (request_id, data, request_mode)
-  worker -> parent:         ("update", text)* then ("done", json_text) | ("error", message)
+  parent -> worker:         ("run", request_id, data, request_mode)
+                            | ("chunk", [(request_id, JSON text of the data, request_mode), ...])
+                            | ("skip", request_id)   (a cancel of a chunk item that has not started yet)
+  worker -> parent:         per request: ("update", text)* then ("done", json_text) | ("error", message)
+                            | ("skipped", None)   (the item of a chunk that was skipped)
 The worker exits when the parent closes its end of the pipe. This file imports only the standard library, so the
 worker process can run it as a file without importing the ubiops package.
 """
@@ -14,13 +17,14 @@ import importlib.util
 import inspect
 import json
 import os
+import select
 import signal
 import sys
 import threading
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 USER_ID = "local"
 
@@ -135,11 +139,7 @@ def _serve(conn: Connection, deployment: Any) -> None:
     def update(text: str) -> None:
         send(("update", str(text)))
 
-    while True:
-        try:
-            request_id, data, request_mode = conn.recv()
-        except EOFError:
-            return
+    def run(request_id: str, data: Any, request_mode: str) -> Tuple[str, Optional[str]]:
         context = {"id": request_id, "request_mode": request_mode, "user_id": USER_ID, "streaming_update": update}
         reply: Tuple[str, Optional[str]]
         try:
@@ -154,7 +154,33 @@ def _serve(conn: Connection, deployment: Any) -> None:
                 reply = ("error", f"The deployment output is not JSON-serialisable: {exc}")
         sys.stdout.flush()
         sys.stderr.flush()
-        send(reply)
+        return reply
+
+    skipped: Set[str] = set()  # chunk items cancelled before they started
+    poller = select.poll() if hasattr(select, "poll") else None  # one object: a cheap check before every item
+    if poller is not None:
+        poller.register(conn.fileno(), select.POLLIN)
+
+    def read_skips() -> None:
+        """While a chunk runs, the parent sends only skip notices."""
+        while poller.poll(0) if poller is not None else conn.poll(0):
+            skipped.add(conn.recv()[1])
+
+    while True:
+        try:
+            message = conn.recv()
+            if message[0] == "skip":
+                skipped.add(message[1])
+            elif message[0] == "run":
+                send(run(*message[1:]))
+            else:
+                for request_id, text, request_mode in message[1]:
+                    read_skips()
+                    skip = request_id in skipped
+                    send(("skipped", None) if skip else run(request_id, json.loads(text), request_mode))
+                skipped.clear()
+        except EOFError:
+            return
 
 
 if __name__ == "__main__":

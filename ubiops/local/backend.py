@@ -1,10 +1,17 @@
 """The local server's state and rules, free of HTTP: requests, their statuses, the queues and the workers.
 
-Every rule violation is an ApiError carrying its HTTP status. Scheduling: per version, `instances` slots; a pending
-request is taken by (priority, creation order) by one of `instances` dispatcher threads, which claims it in the
-store (pending -> processing), runs it on the version's DeploymentRuntime and writes the outcome. A direct request
-that finds a free slot and an empty queue runs in the calling thread (the order is the same, one hand-off less).
-The store decides every race (conditional updates); in-memory state is only the queues and who waits for what.
+Every rule violation is an ApiError carrying its HTTP status. Scheduling: per version, `instances` slots; pending
+requests are taken by (priority, creation order) by one of `instances` dispatcher threads, which runs them on the
+version's DeploymentRuntime: a direct request alone, batch requests in chunks (one message to a worker for several
+requests; as many as take about CHUNK_BUDGET seconds by the recent run times, so slow deployments get chunks of
+one). A direct request that finds a free slot and an empty queue runs in the calling thread (the order is the same,
+one hand-off less). The queue entries hold the request data, so taking a request reads nothing from the store.
+
+Status writes (pending -> processing when a run starts, the outcome when it ends) go to one writer thread, which
+applies all that queued up in one transaction and only then wakes whoever waits for those requests; a status change
+reaches the store a few milliseconds late at most. A request whose "processing" was not written before a crash is
+simply still pending after the restart. The store decides every race (conditional updates); a cancel or delete of
+a pending request also takes it out of the in-memory queue, so it never runs.
 """
 
 import functools
@@ -16,15 +23,15 @@ import queue
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ubiops.local.config import DeploymentConfig, Field, ServerConfig, VersionConfig
-from ubiops.local.runtime import DeploymentRuntime
-from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
+from ubiops.local.runtime import DeploymentRuntime, Outcome
+from ubiops.local.store import FINAL_STATUSES, Finish, Scope, Store, StoredRequest
 
 logger = logging.getLogger("ubiops.local")
 
@@ -34,10 +41,23 @@ DIRECT_TIMEOUT = (10, 3600, 300)  #: (minimum, maximum, default) seconds
 BATCH_TIMEOUT = (10, 172800, 14400)
 STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "cancelled_pending")
 CANCEL_RETRY = 0.01  #: seconds between attempts to stop a run that had been claimed but had not reached a worker
+CHUNK_BUDGET = 0.005  #: seconds of expected run time per chunk of batch requests handed to a worker
+MAX_CHUNK = 64  #: requests per chunk
+CHUNK_BYTES = 1 << 20  #: request data per chunk, in characters (a chunk has at least one request)
 
 #: A JSON value as parsed from a request body, or the text of a text/plain body.
 Body = Any
-QueueEntry = Tuple[int, int, str, str, int]  # (priority, time_created, id, mode, timeout)
+
+
+class QueueEntry(NamedTuple):
+    """A pending request in its version's heap; ordered by (priority, time_created), which is unique."""
+
+    priority: int
+    time_created: int
+    id: str
+    mode: str  # "direct" | "batch"
+    timeout: int
+    data: str  # the stored JSON text
 
 
 class ApiError(Exception):
@@ -74,12 +94,17 @@ def iso(us: Optional[int]) -> Optional[str]:
 
 
 def new_ids(count: int) -> List[str]:
-    """uuid4 strings, with one call for the randomness of all of them."""
-    randomness = os.urandom(16 * count)
-    return [str(uuid.UUID(bytes=randomness[i : i + 16], version=4)) for i in range(0, 16 * count, 16)]
+    """uuid4 strings, with one call for the randomness of all of them (uuid.UUID objects are slow to make)."""
+    randomness = bytearray(os.urandom(16 * count))
+    randomness[6::16] = bytes(byte & 0x0F | 0x40 for byte in randomness[6::16])  # version 4
+    randomness[8::16] = bytes(byte & 0x3F | 0x80 for byte in randomness[8::16])  # RFC 4122 variant
+    hexes = (randomness[i : i + 16].hex() for i in range(0, 16 * count, 16))
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in hexes]
 
 
 def compact_json(value: Any) -> str:
+    if isinstance(value, str):  # the common plain item; what json.dumps would give, without its overhead
+        return encode_basestring(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -236,10 +261,11 @@ class _Version:
     deployment: DeploymentConfig
     config: VersionConfig
     runtime: DeploymentRuntime
-    cond: threading.Condition = field(default_factory=threading.Condition)
+    cond: threading.Condition  # on the backend's lock
     queue: List[QueueEntry] = field(default_factory=list)
     free: int = 0
     threads: List[threading.Thread] = field(default_factory=list)
+    run_seconds: float = CHUNK_BUDGET  #: moving average of the recent run times, for the chunk size
 
 
 def runtime_context(project: str, deployment: DeploymentConfig, version: VersionConfig) -> Dict[str, Any]:
@@ -263,6 +289,7 @@ class Backend:
     def __init__(self, config: ServerConfig, store: Store, log_dir: Path) -> None:
         self.config = config
         self.store = store
+        self._lock = threading.Lock()
         self._versions: Dict[Tuple[str, str], _Version] = {}
         for deployment in config.deployments:
             for version in deployment.versions:
@@ -272,16 +299,27 @@ class Backend:
                     instances=version.instances,
                     log_path=log_dir / f"{deployment.name}.log",
                 )
-                self._versions[deployment.name, version.name] = _Version(deployment, version, runtime)
-        self._lock = threading.Lock()
+                self._versions[deployment.name, version.name] = _Version(
+                    deployment, version, runtime, threading.Condition(self._lock)
+                )
         self._clock = 0
         self._stopping = False
         self._waiters: Dict[str, threading.Event] = {}
         self._streams: Dict[str, queue.Queue[Optional[str]]] = {}
-        self._running: Dict[str, _Version] = {}
-        self._to_cancel: Dict[str, _Version] = {}
+        self._queued: Set[str] = set()  # ids in the heaps that may run; a heap entry not in here is skipped
+        self._running: Dict[str, _Version] = {}  # taken from a queue, outcome not known yet
+        self._to_cancel: Set[str] = set()
         self._cancel_wakeup = threading.Condition(self._lock)
         self._helpers: List[threading.Thread] = []
+        writes_lock = threading.Lock()
+        self._writes = threading.Condition(writes_lock)  # the writer waits for work
+        self._written = threading.Condition(writes_lock)  # dispatchers wait for a commit
+        self._taken = 0  # transactions the writer has started
+        self._committed = 0  # ... and ended
+        self._claims: List[Tuple[int, str]] = []
+        self._finishes: List[Finish] = []
+        self._writer_stop = False
+        self._writer = threading.Thread(target=self._write_loop, name="status-writer", daemon=True)
 
     # -- life cycle -----------------------------------------------------------------------------------------------
 
@@ -291,8 +329,12 @@ class Backend:
         self.store.recover(now)
         self.store.fail_unserved({(self.config.project, d, v) for d, v in self._versions}, now)
         self._clock = self.store.last_created()
-        for request_id, _project, deployment, version, mode, priority, created, timeout in self.store.pending():
-            heapq.heappush(self._versions[deployment, version].queue, (priority, created, request_id, mode, timeout))
+        for request_id, _project, deployment, version, mode, priority, created, timeout, data in self.store.pending():
+            heapq.heappush(
+                self._versions[deployment, version].queue,
+                QueueEntry(priority, created, request_id, mode, timeout, data),
+            )
+            self._queued.add(request_id)
         started: List[_Version] = []
         try:
             for state in self._versions.values():
@@ -302,6 +344,7 @@ class Backend:
             for state in started:
                 state.runtime.stop()
             raise
+        self._writer.start()
         for (deployment, version), state in self._versions.items():
             state.free = state.config.instances
             for index in range(state.config.instances):
@@ -333,6 +376,11 @@ class Backend:
             state.runtime.stop()
         for thread in [t for s in self._versions.values() for t in s.threads] + self._helpers:
             thread.join(timeout=10)
+        with self._writes:
+            self._writer_stop = True
+            self._writes.notify()
+        if self._writer.is_alive():
+            self._writer.join(timeout=10)
 
     @property
     def stopping(self) -> bool:
@@ -462,24 +510,18 @@ class Backend:
 
     def create_batch(
         self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
-    ) -> List[Dict[str, Any]]:
+    ) -> JsonText:
         state = self.version(project, deployment, version)
         self._check_open()
         rows = self._new(state, self._batch_items(state.deployment, body), "batch", timeout, priority)
-        with state.cond:
-            for row in rows:
-                heapq.heappush(state.queue, (priority, row.time_created, row.id, "batch", timeout))
-            state.cond.notify(len(rows))
-        return [
-            {
-                "id": row.id,
-                "deployment": row.deployment,
-                "version": row.version,
-                "status": "pending",
-                "time_created": iso(row.time_created),
-            }
+        self._enqueue(
+            state, [QueueEntry(priority, row.time_created, row.id, "batch", timeout, row.request_data) for row in rows]
+        )
+        return json_list(
+            f'{{"id":"{row.id}","deployment":"{row.deployment}","version":"{row.version}","status":"pending",'
+            f'"time_created":"{iso(row.time_created)}"}}'
             for row in rows
-        ]
+        )
 
     def create_direct(
         self, project: str, deployment: str, version: Optional[str], body: Body, timeout: int, priority: int
@@ -494,18 +536,16 @@ class Backend:
                 state.free -= 1
         try:
             row = self._new(state, [data], "direct", timeout, priority, started=inline)[0]
-            entry = (priority, row.time_created, row.id, "direct", timeout)
+            entry = QueueEntry(priority, row.time_created, row.id, "direct", timeout, row.request_data)
             event = threading.Event()
             self._register(self._waiters, row.id, event)
             try:
                 if inline:
                     with self._lock:
                         self._running[row.id] = state
-                    self._serve(state, entry, row.request_data, chain=False)
+                    self._serve([entry], state, claim=False)
                 else:
-                    with state.cond:
-                        heapq.heappush(state.queue, entry)
-                        state.cond.notify()
+                    self._enqueue(state, [entry])
                 event.wait()
             finally:
                 with self._lock:
@@ -525,9 +565,7 @@ class Backend:
         row = self._new(state, [self._direct_data(state.deployment, body)], "direct", timeout, priority)[0]
         updates: queue.Queue[Optional[str]] = queue.Queue()
         self._register(self._streams, row.id, updates)
-        with state.cond:
-            heapq.heappush(state.queue, (priority, row.time_created, row.id, "direct", timeout))
-            state.cond.notify()
+        self._enqueue(state, [QueueEntry(priority, row.time_created, row.id, "direct", timeout, row.request_data)])
 
         def events() -> Iterator[str]:
             try:
@@ -568,8 +606,15 @@ class Backend:
 
     # -- running requests -----------------------------------------------------------------------------------------
 
+    def _enqueue(self, state: _Version, entries: Sequence[QueueEntry]) -> None:
+        with state.cond:
+            for entry in entries:
+                heapq.heappush(state.queue, entry)
+                self._queued.add(entry.id)
+            state.cond.notify(len(entries))
+
     def _dispatch(self, state: _Version) -> None:
-        """One per instance: wait for a pending request and a free slot, then serve requests while there are some."""
+        """One per instance: wait for pending requests and a free slot, run a direct request or a chunk."""
         while True:
             with state.cond:
                 while not self._stopping and not (state.queue and state.free > 0):
@@ -577,84 +622,127 @@ class Backend:
                 if self._stopping:
                     return
                 state.free -= 1
-                entry = self._take(state)
+                entries = self._take(state)
             try:
-                self._serve(state, entry, None, chain=True)
+                if entries:
+                    self._serve(entries, state, claim=True)
+                    # The next run waits until these outcomes are stored: a crash then reruns at most the runs in
+                    # progress (the requests of the chunks being run), not also the ones that just ended.
+                    self._wait_written()
             finally:
                 self._release(state)
 
-    def _take(self, state: _Version) -> Optional[QueueEntry]:
-        """The next pending request of the version, registered as running (so that a cancel finds it)."""
-        with state.cond:
-            if not state.queue:
-                return None
-            entry = heapq.heappop(state.queue)
-        with self._lock:
-            self._running[entry[2]] = state
-        return entry
+    def _take(self, state: _Version) -> List[QueueEntry]:
+        """The next direct request, or the next batch requests up to a chunk; registered as running (so that a
+        cancel finds them). The caller holds the lock."""
+        limit = max(1, min(MAX_CHUNK, int(CHUNK_BUDGET / max(state.run_seconds, 1e-6))))
+        entries: List[QueueEntry] = []
+        size = 0
+        while state.queue and len(entries) < limit and size < CHUNK_BYTES:
+            entry = state.queue[0]
+            if entry.id not in self._queued:  # cancelled or deleted while pending
+                heapq.heappop(state.queue)
+                continue
+            if entries and entry.mode == "direct":
+                break
+            heapq.heappop(state.queue)
+            self._queued.discard(entry.id)
+            self._running[entry.id] = state
+            entries.append(entry)
+            size += len(entry.data)
+            if entry.mode == "direct":
+                break
+        return entries
 
     def _release(self, state: _Version) -> None:
         with state.cond:
             state.free += 1
             state.cond.notify()
 
-    def _serve(self, state: _Version, entry: Optional[QueueEntry], data: Optional[str], chain: bool) -> None:
-        """Run `entry` (claiming it unless its data is given) in the caller's slot; with `chain`, go on with the
-        next pending requests, writing each outcome and the next claim in one transaction."""
-        while entry is not None:
-            request_id = entry[2]
-            following: Optional[QueueEntry] = None
-            try:
-                if data is None:
-                    data = self.store.claim(request_id, now_us())
-                if data is not None:  # else it was cancelled or deleted while pending
-                    status, text, error, size = self._execute(state, entry, data)
-                    if self._stopping and status != "completed":
-                        return  # most likely cut short by the stop: it runs again at the next start
-                    following = self._take(state) if chain and not self._stopping else None
-                    if following is None:
-                        self.store.finish(request_id, status, text, error, size, now_us())
-                        data = None
-                    else:
-                        with self.store.transaction():  # one commit for this outcome and the next claim
-                            self.store.finish(request_id, status, text, error, size, now_us())
-                            data = self.store.claim(following[2], now_us())
-            except Exception:  # a bug must neither stop the dispatcher nor leave the request processing
-                logger.exception("serving request %s failed", request_id)
-                self._fail_quietly(request_id)
-                data = None
-            finally:
-                with self._lock:
-                    self._running.pop(request_id, None)
-            self._notify(request_id)
-            entry = following if following is not None or not chain or self._stopping else self._take(state)
-
-    def _fail_quietly(self, request_id: str) -> None:
+    def _serve(self, entries: Sequence[QueueEntry], state: _Version, claim: bool) -> None:
+        """Run the taken entries in the caller's slot; the ones a cut-short chunk did not start are queued again."""
         try:
-            self.store.finish(request_id, "failed", None, "internal error of the local server", None, now_us())
-        except Exception:  # the store itself failed (e.g. closed at stop): the request reruns after a restart
-            logger.exception("could not mark request %s failed", request_id)
+            if entries[0].mode == "direct":
+                self._run_direct(state, entries[0], claim)
+            else:
+                self._run_chunk(state, entries)
+        except Exception:  # a bug must neither stop the dispatcher nor leave a request processing
+            logger.exception("serving requests %s failed", ", ".join(entry.id for entry in entries))
+            for entry in entries:
+                with self._lock:
+                    running = self._running.pop(entry.id, None) is not None
+                if running:
+                    now = now_us()
+                    self._write(
+                        finishes=[(now, now, "failed", None, "internal error of the local server", None, entry.id)]
+                    )
 
-    def _execute(self, state: _Version, entry: QueueEntry, data: str) -> Tuple[str, Optional[str], Optional[str], Any]:
-        """Run on the runtime; returns what to store: (status, result JSON, error message, output size)."""
-        _priority, _created, request_id, mode, timeout = entry
+    def _run_direct(self, state: _Version, entry: QueueEntry, claim: bool) -> None:
+        started = now_us()
+        if claim:
+            self._write(claims=[(started, entry.id)])
         with self._lock:
-            stream = self._streams.get(request_id)
-        value = json.loads(data)
+            stream = self._streams.get(entry.id)
+        value = json.loads(entry.data)
         try:
             outcome = state.runtime.run(
-                request_id,
+                entry.id,
                 value,
-                request_mode="express" if mode == "direct" else "batch",
-                timeout=timeout,
+                request_mode="express",
+                timeout=entry.timeout,
                 streaming_update=stream.put if stream is not None else None,
             )
         except Exception as exc:  # the runtime is not ours to trust blindly; the request must still end
-            logger.exception("the runtime failed on request %s", request_id)
-            return "failed", None, f"internal error of the local server: {exc!r}", None
+            logger.exception("the runtime failed on request %s", entry.id)
+            outcome = Outcome("failed", error_message=f"internal error of the local server: {exc!r}")
+        self._finished(state, [(entry.id, outcome)], started, isinstance(value, list))
+
+    def _run_chunk(self, state: _Version, entries: Sequence[QueueEntry]) -> None:
+        clock = now_us()  # when the item the runtime waits for started: the chunk's start or the last report
+
+        def started(request_id: str) -> None:
+            self._write(claims=[(clock, request_id)])
+
+        def finished(outcomes: List[Tuple[str, Outcome]]) -> None:
+            nonlocal clock
+            clock = self._finished(state, outcomes, clock)
+
+        rest = set(state.runtime.run_chunk([(e.id, e.data, e.timeout) for e in entries], started, finished))
+        if rest:
+            with state.cond:
+                for entry in entries:
+                    if entry.id in rest and self._running.pop(entry.id, None) is not None and not self._stopping:
+                        heapq.heappush(state.queue, entry)
+                        self._queued.add(entry.id)
+                state.cond.notify(len(rest))
+
+    def _finished(
+        self, state: _Version, outcomes: Sequence[Tuple[str, Outcome]], started: int, list_input: bool = False
+    ) -> int:
+        """Queue the outcomes for the writer; returns the time they were taken as ended. One cut short by a stop is
+        not written: it runs again at the next start."""
+        now = now_us()
+        with self._lock:
+            for request_id, _outcome in outcomes:
+                self._running.pop(request_id, None)
+            state.run_seconds += 0.2 * ((now - started) / 1e6 / len(outcomes) - state.run_seconds)
+        if self._stopping:
+            outcomes = [(request_id, outcome) for request_id, outcome in outcomes if outcome.status == "completed"]
+        self._write(
+            finishes=[
+                (started, now, *self._stored(state, outcome, list_input), request_id)
+                for request_id, outcome in outcomes
+            ]
+        )
+        return now
+
+    def _stored(
+        self, state: _Version, outcome: Outcome, list_input: bool
+    ) -> Tuple[str, Optional[str], Optional[str], Optional[int]]:
+        """What to store of an outcome: (status, result JSON, error message, output size)."""
         if outcome.status != "completed":
             return outcome.status, None, outcome.error_message if outcome.status == "failed" else None, None
-        error = self._output_error(state.deployment, outcome.result, isinstance(value, list))
+        error = self._output_error(state.deployment, outcome.result, list_input)
         if error is None:
             try:
                 text = compact_json(outcome.result)
@@ -662,6 +750,41 @@ class Backend:
             except (TypeError, ValueError) as exc:
                 error = f"the deployment output cannot be stored as JSON: {exc}"
         return "failed", None, error, None
+
+    def _write(self, claims: Sequence[Tuple[int, str]] = (), finishes: Sequence[Finish] = ()) -> None:
+        with self._writes:
+            self._claims += claims
+            self._finishes += finishes
+            self._writes.notify()
+
+    def _wait_written(self) -> None:
+        """Until every status write queued so far is committed."""
+        with self._writes:
+            ticket = self._taken + 1 if self._claims or self._finishes else self._taken
+            while self._committed < ticket:
+                self._written.wait()
+
+    def _write_loop(self) -> None:
+        """Group commit: everything queued while the previous transaction ran goes into the next one."""
+        while True:
+            with self._writes:
+                while not (self._claims or self._finishes or self._writer_stop):
+                    self._writes.wait()
+                claims, finishes = self._claims, self._finishes
+                self._claims, self._finishes = [], []
+                if not claims and not finishes:
+                    return
+                self._taken += 1
+            done = [finish[-1] for finish in finishes]
+            ended = set(done)
+            try:
+                self.store.apply([claim for claim in claims if claim[1] not in ended], finishes)
+            except Exception:  # e.g. the disk is full: those requests run again after a restart
+                logger.exception("writing the status of %d requests failed", len(claims) + len(finishes))
+            with self._writes:
+                self._committed += 1
+                self._written.notify_all()
+            self._notify(done)
 
     @staticmethod
     def _output_error(deployment: DeploymentConfig, result: Any, list_input: bool) -> Optional[str]:
@@ -675,41 +798,52 @@ class Backend:
                 return f"the deployment returned an invalid {where}: {error}"
         return None
 
-    def _notify(self, request_id: str) -> None:
-        """The request is final (or gone): wake whoever waits for it (a stream's reader keeps its own queue)."""
+    def _notify(self, ids: Iterable[str]) -> None:
+        """The requests are final (or gone): wake whoever waits for them (a stream's reader keeps its own queue)."""
         with self._lock:
-            event = self._waiters.get(request_id)
-            stream = self._streams.pop(request_id, None)
-        if event is not None:
-            event.set()
-        if stream is not None:
-            stream.put(None)
+            events = [self._waiters.get(request_id) for request_id in ids] if self._waiters else []
+            streams = [self._streams.pop(request_id, None) for request_id in ids] if self._streams else []
+        for event in events:
+            if event is not None:
+                event.set()
+        for stream in streams:
+            if stream is not None:
+                stream.put(None)
 
     # -- cancel and delete ----------------------------------------------------------------------------------------
 
     def _cancel(self, ids: Sequence[str]) -> int:
         cancelled, cancelling = self.store.cancel(ids, now_us())
-        for request_id in cancelled:
-            self._notify(request_id)
-        self._stop_runs(cancelling)
+        self._notify(cancelled)
+        self._stop_runs(cancelled + cancelling)
         return len(cancelled) + len(cancelling)
 
     def _stop_runs(self, ids: Sequence[str]) -> None:
-        """Stop the runs of these requests; a run that has not reached the runtime yet is retried shortly."""
+        """Make sure these requests do not run (any more); a run that has not reached the runtime yet is stopped
+        shortly."""
         with self._lock:
             for request_id in ids:
-                state = self._running.get(request_id)
-                if state is not None and not state.runtime.cancel(request_id):
-                    self._to_cancel[request_id] = state
+                if not self._stop(request_id):
+                    self._to_cancel.add(request_id)
             if self._to_cancel:
                 self._cancel_wakeup.notify()
+
+    def _stop(self, request_id: str) -> bool:
+        """Take the request out of its queue, or stop its run; False when it is taken but not running yet. The
+        caller holds the lock."""
+        if request_id in self._queued:
+            self._queued.discard(request_id)
+            # Only a request whose chunk was cut short after its start was written can be processing here.
+            now = now_us()
+            self._write(finishes=[(now, now, "cancelled", None, None, None, request_id)])
+            return True
+        state = self._running.get(request_id)
+        return state is None or state.runtime.cancel(request_id)
 
     def _cancel_loop(self) -> None:
         with self._lock:
             while not self._stopping:
-                for request_id, state in list(self._to_cancel.items()):
-                    if request_id not in self._running or state.runtime.cancel(request_id):
-                        del self._to_cancel[request_id]
+                self._to_cancel = {request_id for request_id in self._to_cancel if not self._stop(request_id)}
                 self._cancel_wakeup.wait(CANCEL_RETRY if self._to_cancel else None)
 
     def update(self, project: str, deployment: str, version: Optional[str], request_id: str, body: Body) -> JsonText:
@@ -740,9 +874,8 @@ class Backend:
         ids = list(dict.fromkeys(ids))
         self._rows(ids, self.scope(project, deployment, version))
         statuses = self.store.delete(ids)
-        self._stop_runs([i for i, status in statuses.items() if status in ("processing", "cancelled_pending")])
-        for request_id in statuses:
-            self._notify(request_id)
+        self._stop_runs(list(statuses))
+        self._notify(statuses)
         return {"deleted": len(statuses)}
 
     def delete(self, project: str, deployment: str, version: Optional[str], request_id: str) -> None:

@@ -15,6 +15,7 @@ FAILING_EVERY = 50
 #: High-priority echo requests that keep the queue busy while standard ones wait to be cancelled.
 FILLER = 2000
 TO_CANCEL = 5
+CANCEL_ATTEMPTS = 10
 
 
 class DemoError(Exception):
@@ -105,13 +106,18 @@ class Demo:
         from ubiops.utils import collect_requests
 
         api, project = self.core_api, self.project
-        filler: List[str] = []
-        for start in range(0, FILLER, 250):
-            batch = [f"filler {i}" for i in range(start, min(start + 250, FILLER))]
-            filler += [r.id for r in api.batch_deployment_requests_create(project, "echo", batch, priority=0)]
-        waiting = [r.id for r in api.batch_deployment_requests_create(project, "echo", ["a"] * TO_CANCEL, priority=1)]
-        answer = api.deployment_requests_batch_cancel(project, "echo", waiting)
-        self.requests_made += FILLER + TO_CANCEL
+        for _attempt in range(CANCEL_ATTEMPTS):  # the server may run through the queue before the cancel arrives
+            filler: List[str] = []
+            for start in range(0, FILLER, 250):
+                batch = [f"filler {i}" for i in range(start, min(start + 250, FILLER))]
+                filler += [r.id for r in api.batch_deployment_requests_create(project, "echo", batch, priority=0)]
+            waiting = [
+                r.id for r in api.batch_deployment_requests_create(project, "echo", ["a"] * TO_CANCEL, priority=1)
+            ]
+            answer = api.deployment_requests_batch_cancel(project, "echo", waiting)
+            self.requests_made += FILLER + TO_CANCEL
+            if answer == {"cancelled": TO_CANCEL}:
+                break
         records = collect_requests(api, project, "echo", waiting)
         require(answer == {"cancelled": TO_CANCEL}, f"bulk cancel answered {answer}")
         require(all(r.status == "cancelled" for r in records), f"statuses {[r.status for r in records]}")

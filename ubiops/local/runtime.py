@@ -11,9 +11,11 @@ import atexit
 import json
 import math
 import multiprocessing
+import os
 import pickle
 import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -22,12 +24,13 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from ubiops.local import _worker
 
 REQUEST_MODES = ("express", "batch")
 KILL_GRACE = 1.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
+READ_SIZE = 65536  # bytes per read from a worker's pipe
 
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
@@ -85,8 +88,11 @@ class _Instance:
     def __init__(self, slot: int, package_dir: Path, context: Dict[str, Any], log_path: Path) -> None:
         self.slot = slot
         self.ready = False
+        self.killed = False  # terminated by a cancel
+        self.send_lock = threading.Lock()  # cancel() may send a skip notice while a chunk is being sent
         self.load_error: Optional[str] = None
         self.conn, child = multiprocessing.Pipe(duplex=True)
+        self._received = bytearray()  # read from the pipe, not unpacked yet
         # The child runs _worker.py as a standalone file that imports only the standard library, so an instance
         # start does not pay for importing the ubiops client.
         popen = subprocess.Popen(
@@ -107,23 +113,54 @@ class _Instance:
             return self.conn.poll(timeout)
         return bool(self._poller.poll(timeout * 1000))
 
-    def receive(self, deadline: float) -> Tuple[str, Any]:
-        remaining = deadline - time.monotonic()
-        try:
+    def receive(self, deadline: float, before_wait: Optional[Callable[[], None]] = None) -> Tuple[str, Any]:
+        """The next message. Reads whatever the worker has sent so far at once (a chunk's results often come in
+        together), so most messages cost no system call. before_wait is called if the message is not there yet."""
+        while True:
+            message = self._unpack()
+            if message is not None:
+                return message
+            if before_wait is not None:
+                before_wait()
+                before_wait = None
+            remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._readable(remaining):
                 raise _TimedOut
-            message: Tuple[str, Any] = self.conn.recv()
-        except (EOFError, OSError) as exc:
-            raise _Died from exc
+            try:
+                data = os.read(self.conn.fileno(), READ_SIZE)
+            except OSError as exc:
+                raise _Died from exc
+            if not data:
+                raise _Died
+            self._received += data
+
+    def _unpack(self) -> Optional[Tuple[str, Any]]:
+        """The first whole message in the buffer, framed as multiprocessing.Connection.send frames it: a 4-byte
+        big-endian length (-1 for an 8-byte length after it), then the pickle."""
+        buffer = self._received
+        if len(buffer) < 4:
+            return None
+        (size,) = struct.unpack_from("!i", buffer)
+        start = 4
+        if size == -1:
+            if len(buffer) < 12:
+                return None
+            (size,) = struct.unpack_from("!Q", buffer, 4)
+            start = 12
+        if len(buffer) < start + size:
+            return None
+        message: Tuple[str, Any] = pickle.loads(buffer[start : start + size])
+        del buffer[: start + size]
         return message
 
-    def send(self, message: Tuple[str, Any, str]) -> None:
+    def send(self, message: Tuple[Any, ...]) -> None:
         try:
             payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # e.g. RecursionError for deeply nested data: nothing was sent
             raise _Unsendable(f"{type(exc).__name__}: {exc}") from exc
         try:
-            self.conn.send_bytes(payload)
+            with self.send_lock:
+                self.conn.send_bytes(payload)
         except OSError as exc:
             raise _Died from exc
 
@@ -152,13 +189,15 @@ class _Instance:
 
 
 class _Call:
-    """One run() in progress; cancel() marks it."""
+    """One request of a run() or run_chunk() in progress; cancel() marks it. A chunk item that has not started
+    is skipped by the worker; a started one is stopped by killing its instance."""
 
-    __slots__ = ("instance", "cancelled")
+    __slots__ = ("instance", "cancelled", "started")
 
-    def __init__(self) -> None:
+    def __init__(self, started: bool = True) -> None:
         self.instance: Optional[_Instance] = None
         self.cancelled = False
+        self.started = started
 
 
 class DeploymentRuntime:
@@ -238,6 +277,139 @@ class DeploymentRuntime:
             self._replace(instance)
         return outcome
 
+    def run_chunk(
+        self,
+        items: Sequence[Tuple[str, str, float]],
+        started: Callable[[str], None],
+        finished: Callable[[List[Tuple[str, Outcome]]], None],
+    ) -> List[str]:
+        """Run batch-mode requests (request_id, JSON text of the data, timeout) one after another on one instance,
+        with one message to the worker for all of them. Item k starts, and its timeout starts counting, when item
+        k-1 ended. Called in this thread: finished([(request_id, outcome), ...]) with the items that ended, before
+        each wait for the worker and at the end, and then started(request_id) for the item being waited for (so an
+        item that ended before the runtime got to it is only reported finished). A timeout, a dead instance, a
+        cancel of the running item or a stop cuts the chunk short: returns the ids of the items that did not start
+        (free to run again); an item cancelled before it started is skipped and ends cancelled."""
+        calls = {request_id: _Call(started=False) for request_id, _data, _timeout in items}
+        with self._cond:
+            if not self._started:
+                raise RuntimeError("start() the DeploymentRuntime before run_chunk()")
+            self._calls.update(calls)
+            while not self._idle and not self._stopped:
+                self._cond.wait()
+            if self._stopped:
+                for request_id in calls:
+                    del self._calls[request_id]
+                return list(calls)
+            instance = self._idle.popleft()
+            for call in calls.values():
+                call.instance = instance
+        try:
+            healthy, done = self._execute_chunk(instance, items, calls, time.monotonic(), started, finished)
+        except BaseException:  # a callback failed: the worker may still be busy with the chunk, so it goes
+            healthy, done = False, len(items)
+            raise
+        finally:
+            rest = self._end_chunk(instance, items, calls, healthy, done)
+        skipped = [(request_id, Outcome("cancelled")) for request_id in rest if calls[request_id].cancelled]
+        if skipped:
+            finished(skipped)
+        return [request_id for request_id in rest if not calls[request_id].cancelled]
+
+    def _end_chunk(
+        self,
+        instance: _Instance,
+        items: Sequence[Tuple[str, str, float]],
+        calls: Dict[str, _Call],
+        healthy: bool,
+        done: int,
+    ) -> List[str]:
+        """Forget the chunk's calls, give the instance back or replace it; returns the ids that did not start."""
+        with self._cond:
+            for request_id in calls:
+                self._calls.pop(request_id, None)
+            if healthy and not self._stopped:
+                self._idle.append(instance)
+                self._cond.notify()
+            stopped = self._stopped
+        if not healthy or stopped:
+            instance.kill()
+            if not stopped:
+                self._replace(instance)
+        return [request_id for request_id, _data, _timeout in items[done:]]
+
+    def _execute_chunk(
+        self,
+        instance: _Instance,
+        items: Sequence[Tuple[str, str, float]],
+        calls: Dict[str, _Call],
+        begin: float,
+        started: Callable[[str], None],
+        finished: Callable[[List[Tuple[str, Outcome]]], None],
+    ) -> Tuple[bool, int]:
+        """Returns whether the instance can serve the next request and how many items ended."""
+        try:
+            if not instance.ready and instance.load_error is None:
+                self._await_load(instance, begin + items[0][2])
+        except _TimedOut:
+            started(items[0][0])
+            finished([(items[0][0], _timed_out(items[0][2]))])
+            return False, 1
+        if instance.load_error is None:
+            try:
+                instance.send(("chunk", [(request_id, data, "batch") for request_id, data, _timeout in items]))
+            except _Died:
+                pass  # the first receive sees it
+        ended: List[Tuple[str, Outcome]] = []
+
+        def report() -> None:
+            if ended:
+                outcomes = ended[:]
+                ended.clear()
+                finished(outcomes)
+
+        try:
+            for index, (request_id, _data, timeout) in enumerate(items):
+                call = calls[request_id]
+                with self._cond:
+                    call.started = True
+                    skipped = call.cancelled
+
+                def waiting(request_id: str = request_id, skipped: bool = skipped) -> None:
+                    report()
+                    if not skipped:
+                        started(request_id)
+
+                healthy = True
+                try:
+                    outcome = Outcome("failed", error_message=instance.load_error) if instance.load_error else None
+                    while outcome is None:
+                        kind, payload = instance.receive(begin + timeout, waiting)
+                        if kind == "done":
+                            outcome = Outcome("completed", result=json.loads(payload))
+                        elif kind in ("error", "skipped"):
+                            outcome = Outcome("failed", error_message=payload)
+                except _TimedOut:
+                    outcome, healthy = _timed_out(timeout), False
+                except _Died:
+                    if instance.killed and not call.cancelled:  # a cancel meant for the item before this one
+                        return False, index
+                    message = f"The deployment instance died while processing the request ({instance.death()})"
+                    outcome, healthy = Outcome("failed", error_message=message), False
+                with self._cond:
+                    if call.cancelled:
+                        outcome = Outcome("cancelled")
+                    elif self._stopped and outcome.status != "completed":
+                        outcome = _stopped_outcome()
+                    del self._calls[request_id]
+                ended.append((request_id, outcome))
+                if not healthy:
+                    return False, index + 1
+                begin = time.monotonic()
+            return True, len(items)
+        finally:
+            report()
+
     def cancel(self, request_id: str) -> bool:
         """Stop a running (or instance-waiting) request; its run() returns Outcome("cancelled")."""
         with self._cond:
@@ -247,7 +419,13 @@ class DeploymentRuntime:
             call.cancelled = True
             if call.instance is None:
                 self._cond.notify_all()
+            elif not call.started:
+                try:
+                    call.instance.send(("skip", request_id))
+                except _Died:  # the chunk's run sees the dead instance; the item ends cancelled
+                    pass
             elif call.instance.process.exitcode is None:
+                call.instance.killed = True
                 # run() sees EOF, then joins and replaces the instance; SIGKILL if SIGTERM is ignored.
                 call.instance.process.terminate()
                 escalate = threading.Timer(KILL_GRACE, call.instance.process.kill)
@@ -305,7 +483,7 @@ class DeploymentRuntime:
                 self._await_load(instance, deadline)
             if instance.load_error is not None:
                 return Outcome("failed", error_message=instance.load_error), True
-            instance.send((request_id, data, request_mode))
+            instance.send(("run", request_id, data, request_mode))
             while True:
                 kind, payload = instance.receive(deadline)
                 if kind != "update":
@@ -320,7 +498,7 @@ class DeploymentRuntime:
                 "failed", error_message=f"The request data could not be passed to the deployment: {exc}"
             ), True
         except _TimedOut:
-            return Outcome("failed", error_message=f"Request exceeded its timeout of {timeout:g} seconds"), False
+            return _timed_out(timeout), False
         except _Died:
             message = f"The deployment instance died while processing the request ({instance.death()})"
             return Outcome("failed", error_message=message), False
@@ -340,6 +518,10 @@ class DeploymentRuntime:
             return
         instance.load_error = f"The deployment could not be loaded: {payload}"
         instance.process.join(KILL_GRACE)  # the worker exits on its own after a load error; reap it
+
+
+def _timed_out(timeout: float) -> Outcome:
+    return Outcome("failed", error_message=f"Request exceeded its timeout of {timeout:g} seconds")
 
 
 def _stopped_outcome() -> Outcome:

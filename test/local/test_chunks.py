@@ -1,0 +1,116 @@
+"""DeploymentRuntime.run_chunk against real worker processes: several batch requests in one message."""
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+import pytest
+
+from ubiops.local.runtime import DeploymentRuntime, Outcome
+
+PACKAGES = Path(__file__).resolve().parent / "packages"
+CONTEXT: Dict[str, Any] = {
+    "project": "proj",
+    "deployment": "dep",
+    "version": "v1",
+    "input_type": "structured",
+    "output_type": "structured",
+    "input_fields": [],
+    "output_fields": [],
+    "language": "python3.11",
+    "environment_variables": {},
+}
+TIMEOUT = 60.0
+
+
+@pytest.fixture
+def sleeper(tmp_path: Path) -> Iterator[DeploymentRuntime]:
+    runtime = DeploymentRuntime(PACKAGES / "sleeps", context=CONTEXT, instances=1, log_path=tmp_path / "log")
+    runtime.start()
+    yield runtime
+    runtime.stop()
+
+
+class Chunk:
+    """Runs a chunk in a thread and records the callbacks in the order they came."""
+
+    def __init__(self, runtime: DeploymentRuntime, items: Sequence[Tuple[str, Dict[str, Any], float]]) -> None:
+        self.events: List[Tuple[str, str]] = []
+        self.outcomes: Dict[str, Outcome] = {}
+        self.rest: List[str] = []
+        chunk = [(request_id, json.dumps(data), timeout) for request_id, data, timeout in items]
+        self._thread = threading.Thread(target=self._run, args=(runtime, chunk))
+        self._thread.start()
+
+    def _run(self, runtime: DeploymentRuntime, chunk: List[Tuple[str, str, float]]) -> None:
+        self.rest = runtime.run_chunk(chunk, self._started, self._finished)
+
+    def _started(self, request_id: str) -> None:
+        self.events.append(("started", request_id))
+
+    def _finished(self, outcomes: List[Tuple[str, Outcome]]) -> None:
+        for request_id, outcome in outcomes:
+            self.events.append(("finished", request_id))
+            self.outcomes[request_id] = outcome
+
+    def join(self) -> None:
+        self._thread.join(30)
+        assert not self._thread.is_alive()
+
+
+def wait_for(path: Path) -> None:
+    give_up = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < give_up, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def test_items_run_in_order_and_each_is_reported(sleeper: DeploymentRuntime) -> None:
+    chunk = Chunk(sleeper, [(f"r{i}", {"seconds": 0.2}, TIMEOUT) for i in range(3)])
+    chunk.join()
+    # each item takes a while, so the runtime waits for each: it reports the start before the end
+    assert chunk.events == [(kind, f"r{i}") for i in range(3) for kind in ("started", "finished")]
+    assert all(outcome.status == "completed" for outcome in chunk.outcomes.values())
+    starts = [chunk.outcomes[f"r{i}"].result["start"] for i in range(3)]
+    assert starts == sorted(starts) and chunk.rest == []
+
+
+def test_an_item_cancelled_before_it_started_is_skipped(sleeper: DeploymentRuntime, tmp_path: Path) -> None:
+    items = [
+        (name, {"seconds": 0.5 if name == "first" else 0, "marker_dir": str(tmp_path), "name": name}, TIMEOUT)
+        for name in ("first", "second", "third")
+    ]
+    chunk = Chunk(sleeper, items)
+    wait_for(tmp_path / "first.started")
+    assert sleeper.cancel("second")
+    chunk.join()
+    assert {name: outcome.status for name, outcome in chunk.outcomes.items()} == {
+        "first": "completed",
+        "second": "cancelled",
+        "third": "completed",
+    }
+    assert not (tmp_path / "second.started").exists() and ("started", "second") not in chunk.events
+
+
+def test_cancel_of_the_running_item_gives_back_the_items_that_did_not_start(
+    sleeper: DeploymentRuntime, tmp_path: Path
+) -> None:
+    items = [("long", {"seconds": 30, "marker_dir": str(tmp_path), "name": "long"}, TIMEOUT)]
+    items += [(f"r{i}", {"seconds": 0}, TIMEOUT) for i in range(2)]
+    chunk = Chunk(sleeper, items)
+    wait_for(tmp_path / "long.started")
+    assert sleeper.cancel("long")
+    chunk.join()
+    assert chunk.outcomes == {"long": Outcome("cancelled")} and chunk.rest == ["r0", "r1"]
+    assert sleeper.run("after", {"seconds": 0}, request_mode="batch", timeout=TIMEOUT).status == "completed"
+
+
+def test_each_timeout_counts_from_the_end_of_the_item_before(sleeper: DeploymentRuntime) -> None:
+    items = [("slow", {"seconds": 1.5}, 10.0), ("stuck", {"seconds": 30}, 1.0), ("never", {"seconds": 0}, TIMEOUT)]
+    chunk = Chunk(sleeper, items)
+    chunk.join()
+    assert chunk.outcomes["slow"].status == "completed"
+    assert chunk.outcomes["stuck"] == Outcome("failed", error_message="Request exceeded its timeout of 1 seconds")
+    assert chunk.rest == ["never"]
