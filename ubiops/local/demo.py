@@ -1,7 +1,8 @@
 """`ubiops-local demo`: start a local server with the bundled deployments and use it the way a user would.
 
 Steps: a direct request, a batch with progress and failing items (the one-call workflow), a filtered list, a
-cancel of pending requests, deletes; then a short summary. Exit status 0 when every step did what it should.
+cancel of processing and pending requests (on the bundled `sleep` deployment), deletes; then a short summary.
+Exit status 0 when every step did what it should.
 """
 
 import argparse
@@ -12,10 +13,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 OPERATIONS = ("add", "sub", "mul", "div")
 #: Every this-many-th batch item divides by zero, so it fails.
 FAILING_EVERY = 50
-#: High-priority echo requests that keep the queue busy while standard ones wait to be cancelled.
-FILLER = 2000
+#: Requests to the `sleep` deployment that the cancel step cancels, and how long each would sleep.
 TO_CANCEL = 5
-CANCEL_ATTEMPTS = 10
+SLEEP_SECONDS = "60"
 
 
 class DemoError(Exception):
@@ -103,34 +103,32 @@ class Demo:
         return [f"status=failed: {len(failed)} requests; newest {newest.id} created {newest.time_created:%H:%M:%S}"]
 
     def cancel(self) -> List[str]:
-        from ubiops.utils import collect_requests
+        """Requests to the bundled `sleep` deployment (one instance) stay processing or pending long enough to
+        cancel: one processing (its instance is stopped) and the others pending."""
+        from ubiops.utils import Backoff, collect_requests
 
         api, project = self.core_api, self.project
-        for _attempt in range(CANCEL_ATTEMPTS):  # the server may run through the queue before the cancel arrives
-            filler: List[str] = []
-            for start in range(0, FILLER, 250):
-                batch = [f"filler {i}" for i in range(start, min(start + 250, FILLER))]
-                filler += [r.id for r in api.batch_deployment_requests_create(project, "echo", batch, priority=0)]
-            waiting = [
-                r.id for r in api.batch_deployment_requests_create(project, "echo", ["a"] * TO_CANCEL, priority=1)
-            ]
-            answer = api.deployment_requests_batch_cancel(project, "echo", waiting)
-            self.requests_made += FILLER + TO_CANCEL
-            if answer == {"cancelled": TO_CANCEL}:
+        waiting = [r.id for r in api.batch_deployment_requests_create(project, "sleep", [SLEEP_SECONDS] * TO_CANCEL)]
+        self.requests_made += TO_CANCEL
+        first = api.deployment_requests_get(project, "sleep", waiting[0], metadata_only=True)
+        for delay in Backoff(first=0.05, cap=0.5).delays():  # until the first one runs (it loads the package first)
+            if first.status != "pending":
                 break
-        records = collect_requests(api, project, "echo", waiting)
+            time.sleep(delay)
+            first = api.deployment_requests_get(project, "sleep", waiting[0], metadata_only=True)
+        require(first.status == "processing", f"the first sleep request is {first.status}, not processing")
+        answer = api.deployment_requests_batch_cancel(project, "sleep", waiting)
         require(answer == {"cancelled": TO_CANCEL}, f"bulk cancel answered {answer}")
+        records = collect_requests(api, project, "sleep", waiting, max_wait=60)
         require(all(r.status == "cancelled" for r in records), f"statuses {[r.status for r in records]}")
         self.cancelled_ids = waiting
-        done = collect_requests(api, project, "echo", filler)
-        require(all(r.status == "completed" for r in done), "the high-priority requests did not all complete")
-        return [f"{TO_CANCEL} pending requests cancelled while {FILLER:,} high-priority ones ran (those completed)"]
+        return [f"{TO_CANCEL} requests cancelled: 1 processing (its instance stopped) and {TO_CANCEL - 1} pending"]
 
     def delete(self) -> List[str]:
         from ubiops.exceptions import NotFoundException
 
         api, project = self.core_api, self.project
-        answer = api.deployment_requests_batch_delete(project, "echo", self.cancelled_ids)
+        answer = api.deployment_requests_batch_delete(project, "sleep", self.cancelled_ids)
         require(answer == {"deleted": len(self.cancelled_ids)}, f"bulk delete answered {answer}")
         api.deployment_requests_delete(project, "calculator", self.direct_id)
         try:
@@ -169,9 +167,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import ubiops
     from ubiops.local import LocalServer, default_config
+    from ubiops.local.config import BUNDLED_DIR
 
     started = time.perf_counter()
-    with LocalServer(config=default_config(), port=0) as server:
+    config = default_config()
+    config["deployments"].append({"name": "sleep", "path": str(BUNDLED_DIR / "sleep")})  # for the cancel step
+    with LocalServer(config=config, port=0) as server:
         names = ", ".join(d.name for d in server.config.deployments)
         print(f"ubiops-local demo: server at {server.url}, project {server.config.project} ({names})", flush=True)
         with ubiops.ApiClient(server.configuration()) as api_client:
