@@ -681,6 +681,8 @@ class Backend:
         started = now_us()
         if claim:
             self._write(claims=[(started, entry.id)])
+            # Its caller may see output (stream updates) while it runs: by then it must list as processing.
+            self._wait_written()
         with self._lock:
             stream = self._streams.get(entry.id)
         value = json.loads(entry.data)
