@@ -267,14 +267,7 @@ class DeploymentRuntime:
                 outcome, healthy = Outcome("cancelled"), False
             elif self._stopped and outcome.status != "completed":
                 outcome = _stopped_outcome()
-            if healthy and not self._stopped:
-                self._idle.append(instance)
-                self._cond.notify()
-                return outcome
-            stopped = self._stopped
-        instance.kill()
-        if not stopped:
-            self._replace(instance)
+        self._hand_back(instance, healthy)
         return outcome
 
     def run_chunk(
@@ -328,14 +321,7 @@ class DeploymentRuntime:
         with self._cond:
             for request_id in calls:
                 self._calls.pop(request_id, None)
-            if healthy and not self._stopped:
-                self._idle.append(instance)
-                self._cond.notify()
-            stopped = self._stopped
-        if not healthy or stopped:
-            instance.kill()
-            if not stopped:
-                self._replace(instance)
+        self._hand_back(instance, healthy)
         return [request_id for request_id, _data, _timeout in items[done:]]
 
     def _execute_chunk(
@@ -453,6 +439,18 @@ class DeploymentRuntime:
             instance.process.join()
         for instance in idle:
             instance.conn.close()
+
+    def _hand_back(self, instance: _Instance, healthy: bool) -> None:
+        """After a run: the instance rejoins the idle ones, or is killed (and replaced unless stopping)."""
+        with self._cond:
+            if healthy and not self._stopped:
+                self._idle.append(instance)
+                self._cond.notify()
+                return
+            stopped = self._stopped
+        instance.kill()
+        if not stopped:
+            self._replace(instance)
 
     def _spawn(self, slot: int) -> _Instance:
         return _Instance(slot, self.package_dir, self.context, self.log_path)
