@@ -1,15 +1,16 @@
-"""Per-request overhead of DeploymentRuntime.run(): N echo requests through 2 instances from 2 threads.
+"""Per-request overhead of DeploymentRuntime.run(ticket): N echo requests through 2 instances from 2 threads.
 
 Run: python bench/runtime_overhead.py [N]
 """
 
+import json
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from ubiops.local.runtime import DeploymentRuntime
+from ubiops.local.runtime import DeploymentRuntime, Ticket
 
 PACKAGE = Path(__file__).resolve().parent.parent / "test" / "local" / "packages" / "echo_request"
 CONTEXT = {
@@ -31,12 +32,12 @@ def main(total: int) -> None:
         runtime.start()
         try:
             for i in range(20):  # warm up: both instances loaded
-                runtime.run(f"warm-{i}", {"i": i}, request_mode="express", timeout=60)
+                runtime.run(Ticket.direct(f"warm-{i}", json.dumps({"i": i}), 60))
             failures = []
 
             def worker(thread: int) -> None:
                 for i in range(total // 2):
-                    outcome = runtime.run(f"{thread}-{i}", {"i": i}, request_mode="batch", timeout=60)
+                    outcome = runtime.run(Ticket(f"{thread}-{i}", json.dumps({"i": i}), "batch", 60))
                     if outcome.result != {"i": i}:
                         failures.append(outcome)
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
 
-from ubiops.local.runtime import DeploymentRuntime, Outcome
+from ubiops.local.runtime import DeploymentRuntime, Outcome, Ticket
 
 PACKAGES = Path(__file__).resolve().parent / "packages"
 CONTEXT: Dict[str, Any] = {
@@ -34,26 +34,36 @@ def sleeper(tmp_path: Path) -> Iterator[DeploymentRuntime]:
 
 
 class Chunk:
-    """Runs a chunk in a thread and records the callbacks in the order they came."""
+    """Runs a chunk on an acquired slot in a thread (as a dispatcher does) and records the reports in order."""
 
     def __init__(self, runtime: DeploymentRuntime, items: Sequence[Tuple[str, Dict[str, Any], float]]) -> None:
         self.events: List[Tuple[str, str]] = []
         self.outcomes: Dict[str, Outcome] = {}
         self.rest: List[str] = []
-        chunk = [(request_id, json.dumps(data), timeout) for request_id, data, timeout in items]
-        self._thread = threading.Thread(target=self._run, args=(runtime, chunk))
+        self.tickets = {
+            request_id: Ticket(request_id, json.dumps(data), "batch", timeout) for request_id, data, timeout in items
+        }
+        self._thread = threading.Thread(target=self._run, args=(runtime,))
         self._thread.start()
 
-    def _run(self, runtime: DeploymentRuntime, chunk: List[Tuple[str, str, float]]) -> None:
-        self.rest = runtime.run_chunk(chunk, self._started, self._finished)
+    def _run(self, runtime: DeploymentRuntime) -> None:
+        slot = runtime.acquire()
+        assert slot is not None
+        try:
+            self.rest = [ticket.id for ticket in runtime.execute(slot, list(self.tickets.values()), self)]
+        finally:
+            runtime.release(slot)
 
-    def _started(self, request_id: str) -> None:
-        self.events.append(("started", request_id))
+    def started(self, ticket: Ticket) -> None:
+        self.events.append(("started", ticket.id))
 
-    def _finished(self, outcomes: List[Tuple[str, Outcome]]) -> None:
-        for request_id, outcome in outcomes:
-            self.events.append(("finished", request_id))
-            self.outcomes[request_id] = outcome
+    def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None:
+        for ticket, outcome in outcomes:
+            self.events.append(("finished", ticket.id))
+            self.outcomes[ticket.id] = outcome
+
+    def cancel(self, request_id: str) -> None:
+        self.tickets[request_id].cancel()
 
     def join(self) -> None:
         self._thread.join(30)
@@ -84,7 +94,7 @@ def test_an_item_cancelled_before_it_started_is_skipped(sleeper: DeploymentRunti
     ]
     chunk = Chunk(sleeper, items)
     wait_for(tmp_path / "first.started")
-    assert sleeper.cancel("second")
+    chunk.cancel("second")
     chunk.join()
     assert {name: outcome.status for name, outcome in chunk.outcomes.items()} == {
         "first": "completed",
@@ -101,10 +111,10 @@ def test_cancel_of_the_running_item_gives_back_the_items_that_did_not_start(
     items += [(f"r{i}", {"seconds": 0}, TIMEOUT) for i in range(2)]
     chunk = Chunk(sleeper, items)
     wait_for(tmp_path / "long.started")
-    assert sleeper.cancel("long")
+    chunk.cancel("long")
     chunk.join()
     assert chunk.outcomes == {"long": Outcome("cancelled")} and chunk.rest == ["r0", "r1"]
-    assert sleeper.run("after", {"seconds": 0}, request_mode="batch", timeout=TIMEOUT).status == "completed"
+    assert sleeper.run(Ticket("after", '{"seconds": 0}', "batch", TIMEOUT)).status == "completed"
 
 
 def test_each_timeout_counts_from_the_end_of_the_item_before(sleeper: DeploymentRuntime) -> None:

@@ -1,15 +1,15 @@
 """Code that runs inside one worker process of a DeploymentRuntime.
 
 Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
-  parent -> worker, once:   (package_dir, context, log_path)
-  worker -> parent, once:   ("ready", None) | ("load_error", message)   (after a load error the worker exits)
-  parent -> worker:         ("run", request_id, data, request_mode)
-                            | ("chunk", [(request_id, JSON text of the data, request_mode), ...])
+  parent -> worker, once:   (package_dir, context, max_output)   pickled, as multiprocessing's Connection sends
+  worker -> parent, once:   READY | LOAD_ERROR message   (after a load error the worker exits)
+  parent -> worker:         ("chunk", [(request_id, JSON text of the data, request_mode), ...])
                             | ("skip", request_id)   (a cancel of a chunk item that has not started yet)
-  worker -> parent:         per request: ("update", text)* then ("done", json_text) | ("error", message)
-                            | ("skipped", None)   (the item of a chunk that was skipped)
-The worker exits when the parent closes its end of the pipe. This file imports only the standard library, so the
-worker process can run it as a file without importing the ubiops package.
+  worker -> parent:         per item: UPDATE text* then DONE json_text | ERROR message | SKIPPED
+Worker messages are one kind byte and UTF-8 text in a Connection frame: the server never unpickles what deployment
+code could have written. The worker exits when the parent closes its end of the pipe, and ends its whole process
+group when the server's end of the lifeline closes (the server died). This file imports only the standard library,
+so the worker process can run it as a file without importing the ubiops package.
 """
 
 import faulthandler
@@ -24,33 +24,56 @@ import threading
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Set, Tuple
 
 USER_ID = "local"
+READY, LOAD_ERROR, UPDATE, DONE, ERROR, SKIPPED = "R", "L", "U", "D", "E", "S"
+KINDS = frozenset((READY, LOAD_ERROR, UPDATE, DONE, ERROR, SKIPPED))
+MAX_ERROR_CHARS = 10_000  #: characters of an error message; the rest is cut, saying how much
 
 
-def main(conn: Connection, package_dir: str, context: Dict[str, Any], log_path: str) -> None:
+def cap_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 60]}... ({len(text) - limit + 60} characters left out)"
+
+
+def frame(kind: str, text: str = "") -> bytes:
+    return kind.encode("ascii") + text.encode("utf-8", "surrogatepass")
+
+
+def main(conn: Connection, lifeline: int, package_dir: str, context: Dict[str, Any], max_output: int) -> None:
     """Entry point of the worker process: load the package once, then serve requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker stops (no Ctrl-C tracebacks)
-    _redirect_output(log_path)
+    threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
+    _line_buffered_output()
     faulthandler.enable()  # a segfault in deployment code leaves a Python traceback in the log
     try:
         deployment = _load(Path(package_dir), context)
     except BaseException as exc:  # anything the package does while loading is a load error
         traceback.print_exc()
         sys.stderr.flush()
-        conn.send(("load_error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__))
+        conn.send_bytes(frame(LOAD_ERROR, cap_text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)))
         return
-    conn.send(("ready", None))
-    _serve(conn, deployment)
+    conn.send_bytes(frame(READY))
+    _Server(conn, deployment, max_output).serve()
 
 
-def _redirect_output(log_path: str) -> None:
-    """Send fds 1 and 2 (so C extensions and subprocesses too) to the log file, appending."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
+def _watch_lifeline(fd: int) -> None:
+    """The server holds the only write end: EOF means it is gone, and nothing of this group may outlive it."""
+    while True:
+        try:
+            if not os.read(fd, 1):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _line_buffered_output() -> None:
+    """fds 1 and 2 are the server's log pipe; text goes out line by line, whatever bytes it holds."""
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
 
@@ -103,90 +126,108 @@ def _takes_context(method: Callable[..., Any]) -> bool:
     return positional >= 2 or inspect.Parameter.VAR_POSITIONAL in kinds
 
 
-def _serve(conn: Connection, deployment: Any) -> None:
-    request = getattr(deployment, "request", None)
-    requests = getattr(deployment, "requests", None)
-    request = request if callable(request) else None
-    requests = requests if callable(requests) else None
-    request_ctx = request is not None and _takes_context(request)
-    requests_ctx = requests is not None and _takes_context(requests)
+class _Server:
+    """Runs the chunks the parent sends, item after item, on the loaded Deployment."""
 
-    def call(method: Callable[..., Any], with_context: bool, data: Any, context: Dict[str, Any]) -> Any:
+    def __init__(self, conn: Connection, deployment: Any, max_output: int) -> None:
+        self.conn = conn
+        self.max_output = max_output
+        request = getattr(deployment, "request", None)
+        requests = getattr(deployment, "requests", None)
+        self.request = request if callable(request) else None
+        self.requests = requests if callable(requests) else None
+        self.request_ctx = self.request is not None and _takes_context(self.request)
+        self.requests_ctx = self.requests is not None and _takes_context(self.requests)
+        self.send_lock = threading.Lock()  # deployment code may call streaming_update from its own threads
+        self.skipped: Set[str] = set()  # chunk items cancelled before they started
+        self.poller = select.poll() if hasattr(select, "poll") else None  # one object: a cheap check per item
+        if self.poller is not None:
+            self.poller.register(conn.fileno(), select.POLLIN)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except EOFError:
+                return
+            if message[0] == "skip":
+                self.skipped.add(message[1])
+                continue
+            for request_id, text, request_mode in message[1]:
+                self.read_skips()
+                if request_id in self.skipped:
+                    self.send(SKIPPED)
+                else:
+                    self.send(*self.run(request_id, text, request_mode))
+            self.skipped.clear()
+
+    def read_skips(self) -> None:
+        """While a chunk runs, the parent sends only skip notices."""
+        while self.poller.poll(0) if self.poller is not None else self.conn.poll(0):
+            self.skipped.add(self.conn.recv()[1])
+
+    def send(self, kind: str, text: str = "") -> None:
+        with self.send_lock:
+            self.conn.send_bytes(frame(kind, text))
+
+    def update(self, text: Any) -> None:
+        text = str(text)
+        if len(text) > self.max_output:
+            raise ValueError(
+                f"a streaming update of {len(text)} characters is over max_output_size ({self.max_output})"
+            )
+        self.send(UPDATE, text)
+
+    def run(self, request_id: str, text: str, request_mode: str) -> Tuple[str, str]:
+        context = {"id": request_id, "request_mode": request_mode, "user_id": USER_ID, "streaming_update": self.update}
+        try:
+            output = self.dispatch(json.loads(text), context)
+        except Exception as exc:  # deployment errors fail the request, the instance stays up
+            traceback.print_exc()
+            reply = (ERROR, cap_text(str(exc) or type(exc).__name__))
+        else:
+            reply = self.encode(output)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return reply
+
+    def encode(self, output: Any) -> Tuple[str, str]:
+        try:
+            encoded = json.dumps(output, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError) as exc:
+            return ERROR, cap_text(f"The deployment output is not JSON-serialisable: {exc}")
+        if len(encoded) > self.max_output:  # ASCII (ensure_ascii): characters are bytes
+            return ERROR, (
+                f"The deployment output is {len(encoded)} bytes of JSON, over the server's max_output_size "
+                f"of {self.max_output} bytes"
+            )
+        return DONE, encoded
+
+    def call(self, method: Callable[..., Any], with_context: bool, data: Any, context: Dict[str, Any]) -> Any:
         return method(data, context) if with_context else method(data)
 
-    def dispatch(data: Any, context: Dict[str, Any]) -> Any:
+    def dispatch(self, data: Any, context: Dict[str, Any]) -> Any:
+        request, requests = self.request, self.requests
         if isinstance(data, list):
             if requests is not None:
-                return call(requests, requests_ctx, data, context)
+                return self.call(requests, self.requests_ctx, data, context)
             assert request is not None
-            return [call(request, request_ctx, item, context) for item in data]
+            return [self.call(request, self.request_ctx, item, context) for item in data]
         if request is not None:
-            return call(request, request_ctx, data, context)
+            return self.call(request, self.request_ctx, data, context)
         assert requests is not None
-        output = call(requests, requests_ctx, [data], context)
+        output = self.call(requests, self.requests_ctx, [data], context)
         if isinstance(output, list):
             if len(output) != 1:
                 raise ValueError(f"requests() returned {len(output)} outputs for 1 input")
             return output[0]
         return output
 
-    send_lock = threading.Lock()  # deployment code may call streaming_update from its own threads
-
-    def send(message: Tuple[str, Optional[str]]) -> None:
-        with send_lock:
-            conn.send(message)
-
-    def update(text: str) -> None:
-        send(("update", str(text)))
-
-    def run(request_id: str, data: Any, request_mode: str) -> Tuple[str, Optional[str]]:
-        context = {"id": request_id, "request_mode": request_mode, "user_id": USER_ID, "streaming_update": update}
-        reply: Tuple[str, Optional[str]]
-        try:
-            output = dispatch(data, context)
-        except Exception as exc:  # deployment errors fail the request, the instance stays up
-            traceback.print_exc()
-            reply = ("error", str(exc) or type(exc).__name__)
-        else:
-            try:
-                reply = ("done", json.dumps(output, allow_nan=False, separators=(",", ":")))
-            except (TypeError, ValueError, RecursionError) as exc:
-                reply = ("error", f"The deployment output is not JSON-serialisable: {exc}")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return reply
-
-    skipped: Set[str] = set()  # chunk items cancelled before they started
-    poller = select.poll() if hasattr(select, "poll") else None  # one object: a cheap check before every item
-    if poller is not None:
-        poller.register(conn.fileno(), select.POLLIN)
-
-    def read_skips() -> None:
-        """While a chunk runs, the parent sends only skip notices."""
-        while poller.poll(0) if poller is not None else conn.poll(0):
-            skipped.add(conn.recv()[1])
-
-    while True:
-        try:
-            message = conn.recv()
-            if message[0] == "skip":
-                skipped.add(message[1])
-            elif message[0] == "run":
-                send(run(*message[1:]))
-            else:
-                for request_id, text, request_mode in message[1]:
-                    read_skips()
-                    skip = request_id in skipped
-                    send(("skipped", None) if skip else run(request_id, json.loads(text), request_mode))
-                skipped.clear()
-        except EOFError:
-            return
-
 
 if __name__ == "__main__":
-    # Started as `python _worker.py FD` by runtime.py. Python put this file's folder (ubiops/local) first on
-    # sys.path, where it would shadow deployment modules named like ours (config, app, server, ...).
+    # Started as `python _worker.py PIPE_FD LIFELINE_FD` by instance.py. Python put this file's folder
+    # (ubiops/local) first on sys.path, where it would shadow deployment modules named like ours (config, app, ...).
     if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
         del sys.path[0]
     _conn = Connection(int(sys.argv[1]))
-    main(_conn, *_conn.recv())
+    main(_conn, int(sys.argv[2]), *_conn.recv())

@@ -10,23 +10,25 @@ import logging
 import math
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ubiops.local.backend import (
-    BATCH_TIMEOUT,
-    DIRECT_TIMEOUT,
-    MAX_ITEMS,
-    ApiError,
-    Backend,
+from ubiops.local.backend import Backend
+from ubiops.local.records import (
     JsonText,
-    TextBody,
     compact_json,
+    created_record,
+    direct_record,
+    full_record,
+    json_list,
+    list_record,
 )
+from ubiops.local.store import StoredRequest
+from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, TextBody
 
 logger = logging.getLogger("ubiops.local")
 
@@ -219,15 +221,15 @@ def error_response(status: int, message: str, headers: Optional[Dict[str, str]] 
     return json_response({"error": message}, status, headers)
 
 
-def server_sent_events(events: Iterable[str]) -> Iterator[bytes]:
+def server_sent_events(events: Iterable[Union[str, StoredRequest]]) -> Iterator[bytes]:
     """Updates as `data:` events, then the final record as one JSON line; the empty first chunk sends the headers."""
     yield b""
     try:
         for event in events:
-            if isinstance(event, JsonText):
-                yield (event + "\n").encode("utf-8")
-            else:
+            if isinstance(event, str):
                 yield ("".join(f"data: {line}\n" for line in event.split("\n")) + "\n").encode("utf-8")
+            else:
+                yield (direct_record(event) + "\n").encode("utf-8")
     except ApiError as exc:
         yield (compact_json({"error": exc.message}) + "\n").encode("utf-8")
 
@@ -300,11 +302,12 @@ class App:
 
     def create(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
         args = self._create_args(request, DIRECT_TIMEOUT)
-        return json_response(self.backend.create_direct(project, deployment, version, **args))
+        return json_response(direct_record(self.backend.create_direct(project, deployment, version, **args)))
 
     def create_batch(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
         args = self._create_args(request, BATCH_TIMEOUT)
-        return json_response(self.backend.create_batch(project, deployment, version, **args), 201)
+        rows = self.backend.create_batch(project, deployment, version, **args)
+        return json_response(json_list(created_record(row) for row in rows), 201)
 
     def stream(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
         args = self._create_args(request, DIRECT_TIMEOUT)
@@ -325,7 +328,7 @@ class App:
             end=query_date(request, "end_date", end=True),
             search_id=request.args.get("search_id") or None,
         )
-        return json_response(records)
+        return json_response(json_list(list_record(row) for row in records))
 
     def cancel_many(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
         ids = id_list(parse_body(request, self.max_body_size, text_allowed=False), required=False)
@@ -338,19 +341,23 @@ class App:
 
     def collect(self, request: Request, project: str, deployment: str, version: Optional[str] = None) -> Response:
         ids = id_list(parse_body(request, self.max_body_size, text_allowed=False), required=True) or []
-        return json_response(self.backend.collect(project, deployment, version, ids))
+        return json_response(
+            json_list(full_record(row) for row in self.backend.collect(project, deployment, version, ids))
+        )
 
     def get(
         self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
     ) -> Response:
         metadata_only = query_bool(request, "metadata_only")
-        return json_response(self.backend.get(project, deployment, version, request_id, metadata_only))
+        row = self.backend.get(project, deployment, version, request_id)
+        return json_response(JsonText(full_record(row, metadata_only=metadata_only, origin=True)))
 
     def update(
         self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None
     ) -> Response:
         body = parse_body(request, self.max_body_size, text_allowed=False)
-        return json_response(self.backend.update(project, deployment, version, request_id, body))
+        row = self.backend.update(project, deployment, version, request_id, body)
+        return json_response(JsonText(full_record(row, metadata_only=True, origin=True)))
 
     def delete(
         self, request: Request, project: str, deployment: str, request_id: str, version: Optional[str] = None

@@ -1,36 +1,43 @@
-"""Worker processes that run a deployment package, one process per instance.
+"""DeploymentRuntime: runs requests of one deployment version on its instances (worker processes).
 
-Each instance is a fresh Python process running _worker.py (the server is threaded, so no fork) with a dedicated
-Pipe; the deployment's stdout/stderr go to the log file, never to the pipe. Idle instances are handed out to
-calling threads; an instance that died, timed out or was cancelled is killed, joined and replaced by a fresh one in
-the same slot (same process_id). A package that fails to load is not restarted: each request it gets fails with the
-load error. A request's timeout also covers waiting for its instance to finish loading the package (first request,
-or the first one after a replacement)."""
+A runtime has `instances` slots, each holding one Instance. Whoever acquires a slot owns it, and whatever runs on
+it, until release(): `execute()` is the one execute path. It takes a run (the tickets of one or more requests, sent
+to the worker in one message and run one after another), reports each ticket when it starts and when it ends, and
+leaves the slot with a working instance: a healthy one stays, one that died, timed out, was cancelled mid-request
+or broke the protocol is killed with its process group and replaced (a replacement that cannot start is retried
+with backoff when the slot is next used, and logged). A cancel is an event on a ticket: it wakes the owner, which
+skips an item that has not started or kills the instance that is running it. Every exit path of execute(),
+exceptions included, leaves the slot in that state. A package that fails to load is not restarted: each request it
+gets fails with the load error.
+
+Deadlines are monotonic times. A direct ("express") request's deadline is set when it is created, so waiting for an
+instance, and for the instance to load the package, counts; a batch request's timeout counts from when it starts.
+"""
 
 import atexit
 import json
+import logging
 import math
-import multiprocessing
 import os
-import pickle
 import select
-import signal
-import struct
-import subprocess
-import sys
 import threading
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
-from ubiops.local import _worker
+from ubiops.local._worker import DONE, ERROR, LOAD_ERROR, READY, SKIPPED, UPDATE
+from ubiops.local.instance import Instance, ProtocolError, kill_all
+from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
+
+logger = logging.getLogger("ubiops.local")
 
 REQUEST_MODES = ("express", "batch")
-KILL_GRACE = 1.0  # seconds between terminate (SIGTERM) and kill (SIGKILL)
-READ_SIZE = 65536  # bytes per read from a worker's pipe
+DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024  #: bytes of one request's output as JSON
+SPAWN_BACKOFF = (0.1, 5.0)  #: first and longest wait between attempts to start an instance
+STOP_WAIT = 10.0  #: seconds stop() waits for the owners of busy slots to end their runs
 
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
@@ -42,170 +49,98 @@ class Outcome:
     error_message: Optional[str] = None
 
 
-class _Died(Exception):
-    """The instance's pipe closed: the process exited or was killed."""
+@dataclass(eq=False)
+class Ticket:
+    """One request handed to a runtime: its data (JSON text), mode and timeout; cancel() is an event its owner
+    reacts to. `updates` receives streaming updates."""
+
+    id: str
+    data: str
+    mode: str
+    timeout: float
+    deadline: Optional[float] = None  # monotonic; None: set when the request starts
+    updates: Optional[Callable[[str], None]] = None
+    cancelled: bool = False
+    _wake: Optional[Callable[[], None]] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_run_arguments(self.mode, self.timeout)
+
+    @classmethod
+    def direct(cls, request_id: str, data: str, timeout: float, **kwargs: Any) -> "Ticket":
+        return cls(request_id, data, "express", timeout, deadline=time.monotonic() + timeout, **kwargs)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        wake = self._wake
+        if wake is not None:
+            wake()
 
 
-class _TimedOut(Exception):
-    pass
+class Report(Protocol):
+    """What an owner of a run hears: a ticket started (only when the runtime has to wait for it), tickets ended."""
+
+    def started(self, ticket: Ticket) -> None: ...
+
+    def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None: ...
 
 
-class _Unsendable(Exception):
-    """The request could not be serialised for the worker; the instance is untouched."""
+class Slot:
+    """A place for one instance, with the pipe that wakes its owner (a cancel or a stop)."""
 
-
-class _Process:
-    """A worker started with subprocess rather than multiprocessing: "spawn" would re-run the parent's main script
-    in every worker, so a script that starts a LocalServer without an ``if __name__ == "__main__":`` guard would
-    break. Offers the small part of multiprocessing.Process that the runtime uses."""
-
-    def __init__(self, popen: "subprocess.Popen[bytes]") -> None:
-        self._popen = popen
-        self.pid = popen.pid
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.instance: Optional[Instance] = None
+        self.spawn_failures = 0
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
 
     @property
-    def exitcode(self) -> Optional[int]:
-        return self._popen.poll()
+    def wake_fd(self) -> int:
+        return self._wake_read
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def wake(self) -> None:
         try:
-            self._popen.wait(timeout)
-        except subprocess.TimeoutExpired:
+            os.write(self._wake_write, b"!")
+        except (BlockingIOError, OSError):  # full: a wake-up is pending anyway; closed: the runtime stopped
             pass
 
-    def terminate(self) -> None:
-        if self._popen.poll() is None:
-            self._popen.terminate()
-
-    def kill(self) -> None:
-        if self._popen.poll() is None:
-            self._popen.kill()
-
-
-class _Instance:
-    """One worker process and the parent's end of its pipe."""
-
-    def __init__(self, slot: int, package_dir: Path, context: Dict[str, Any], log_path: Path) -> None:
-        self.slot = slot
-        self.ready = False
-        self.killed = False  # terminated by a cancel
-        self.send_lock = threading.Lock()  # cancel() may send a skip notice while a chunk is being sent
-        self.load_error: Optional[str] = None
-        self.conn, child = multiprocessing.Pipe(duplex=True)
-        self._received = bytearray()  # read from the pipe, not unpacked yet
-        # The child runs _worker.py as a standalone file that imports only the standard library, so an instance
-        # start does not pay for importing the ubiops client.
-        popen = subprocess.Popen(
-            [sys.executable, _worker.__file__, str(child.fileno())],
-            pass_fds=(child.fileno(),),
-            stdin=subprocess.DEVNULL,
-        )
-        self.process = _Process(popen)
-        child.close()  # so that the parent sees EOF as soon as the worker is gone
-        self.conn.send((str(package_dir), {**context, "process_id": slot}, str(log_path)))
-        # One reusable poll object: a single syscall per wait, where Connection.poll builds a selector each time.
-        self._poller = select.poll() if hasattr(select, "poll") else None
-        if self._poller is not None:
-            self._poller.register(self.conn.fileno(), select.POLLIN)
-
-    def _readable(self, timeout: float) -> bool:
-        if self._poller is None:
-            return self.conn.poll(timeout)
-        return bool(self._poller.poll(timeout * 1000))
-
-    def receive(self, deadline: float, before_wait: Optional[Callable[[], None]] = None) -> Tuple[str, Any]:
-        """The next message. Reads whatever the worker has sent so far at once (a chunk's results often come in
-        together), so most messages cost no system call. before_wait is called if the message is not there yet."""
-        while True:
-            message = self._unpack()
-            if message is not None:
-                return message
-            if before_wait is not None:
-                before_wait()
-                before_wait = None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._readable(remaining):
-                raise _TimedOut
-            try:
-                data = os.read(self.conn.fileno(), READ_SIZE)
-            except OSError as exc:
-                raise _Died from exc
-            if not data:
-                raise _Died
-            self._received += data
-
-    def _unpack(self) -> Optional[Tuple[str, Any]]:
-        """The first whole message in the buffer, framed as multiprocessing.Connection.send frames it: a 4-byte
-        big-endian length (-1 for an 8-byte length after it), then the pickle."""
-        buffer = self._received
-        if len(buffer) < 4:
-            return None
-        (size,) = struct.unpack_from("!i", buffer)
-        start = 4
-        if size == -1:
-            if len(buffer) < 12:
-                return None
-            (size,) = struct.unpack_from("!Q", buffer, 4)
-            start = 12
-        if len(buffer) < start + size:
-            return None
-        message: Tuple[str, Any] = pickle.loads(buffer[start : start + size])
-        del buffer[: start + size]
-        return message
-
-    def send(self, message: Tuple[Any, ...]) -> None:
+    def drain(self) -> None:
         try:
-            payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # e.g. RecursionError for deeply nested data: nothing was sent
-            raise _Unsendable(f"{type(exc).__name__}: {exc}") from exc
-        try:
-            with self.send_lock:
-                self.conn.send_bytes(payload)
-        except OSError as exc:
-            raise _Died from exc
+            while os.read(self._wake_read, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
 
-    def death(self) -> str:
-        """How the process ended, e.g. "exit code 3" or "killed by signal SIGSEGV"."""
-        self.process.join(KILL_GRACE)
-        code = self.process.exitcode
-        if code is None:
-            return "it closed its pipe"
-        if code < 0:
-            try:
-                return f"killed by signal {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exit code {code}"
-
-    def kill(self) -> None:
-        """Terminate, kill after a grace period, and always join (no zombies)."""
-        if self.process.exitcode is None:
-            self.process.terminate()
-            self.process.join(KILL_GRACE)
-            if self.process.exitcode is None:
-                self.process.kill()
-        self.process.join()
-        self.conn.close()
+    def close(self) -> None:
+        for fd in (self._wake_read, self._wake_write):
+            os.close(fd)
 
 
-class _Call:
-    """One request of a run() or run_chunk() in progress; cancel() marks it. A chunk item that has not started
-    is skipped by the worker; a started one is stopped by killing its instance."""
-
-    __slots__ = ("instance", "cancelled", "started")
-
-    def __init__(self, started: bool = True) -> None:
-        self.instance: Optional[_Instance] = None
-        self.cancelled = False
-        self.started = started
+def _check_run_arguments(request_mode: str, timeout: Any) -> None:
+    if request_mode not in REQUEST_MODES:
+        raise ValueError(f"request_mode must be one of {', '.join(REQUEST_MODES)}, got {request_mode!r}")
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
 
 
 class DeploymentRuntime:
     """Runs requests on `instances` worker processes of one deployment package; thread-safe."""
 
-    def __init__(self, package_dir: Path, *, context: dict, instances: int = 1, log_path: Path) -> None:
+    def __init__(
+        self,
+        package_dir: Path,
+        *,
+        context: dict,
+        instances: int = 1,
+        log_path: Union[Path, LogFile],
+        max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
+        max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+    ) -> None:
         """context: the init context minus process_id (project, deployment, version, input_type, output_type,
-        input_fields, output_fields, language, environment_variables)."""
+        input_fields, output_fields, language, environment_variables). log_path: where the instances' output goes,
+        or a LogFile that other versions of the deployment share."""
         package_dir = Path(package_dir).resolve()
         if not package_dir.is_dir():
             raise ValueError(f"package_dir must be an existing directory, got {str(package_dir)!r}")
@@ -216,306 +151,396 @@ class DeploymentRuntime:
         self.package_dir = package_dir
         self.context = dict(context)
         self.instances = instances
-        self.log_path = Path(log_path).resolve()
+        self.max_output_size = max_output_size
+        self.log = log_path if isinstance(log_path, LogFile) else LogFile(Path(log_path).resolve(), max_log_size)
         self._cond = threading.Condition()
-        self._slots: List[_Instance] = []
-        self._idle: Deque[_Instance] = deque()
-        self._calls: Dict[str, _Call] = {}
+        self._slots: List[Slot] = []
+        self._idle: Deque[Slot] = deque()
         self._started = False
         self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def start(self) -> None:
         """Start the worker processes; loading happens in the background (load errors fail the requests)."""
         with self._cond:
             if self._started or self._stopped:
                 raise RuntimeError("a DeploymentRuntime can be started only once")
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._slots = [self._spawn(slot) for slot in range(self.instances)]
+            self._slots = [Slot(index) for index in range(self.instances)]
+            try:
+                for slot in self._slots:
+                    slot.instance = self._spawn(slot)
+            except BaseException:
+                self._stopped = True
+                kill_all([slot.instance for slot in self._slots if slot.instance is not None])
+                raise
             self._idle.extend(self._slots)
             self._started = True
             _LIVE.add(self)
 
-    def run(
-        self,
-        request_id: str,
-        data: Any,
-        *,
-        request_mode: str,
-        timeout: float,
-        streaming_update: Optional[Callable[[str], None]] = None,
-    ) -> Outcome:
-        """Run one request on a free instance (waiting for one if all are busy) and block until it finished."""
-        if request_mode not in REQUEST_MODES:
-            raise ValueError(f"request_mode must be one of {', '.join(REQUEST_MODES)}, got {request_mode!r}")
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
-            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
-        call = _Call()
-        with self._cond:
-            if not self._started:
-                raise RuntimeError("start() the DeploymentRuntime before run()")
-            self._calls[request_id] = call
-            while not self._idle and not self._stopped and not call.cancelled:
-                self._cond.wait()
-            if self._stopped or call.cancelled:
-                del self._calls[request_id]
-                return Outcome("cancelled") if call.cancelled else _stopped_outcome()
-            instance = call.instance = self._idle.popleft()
-        outcome, healthy = self._execute(instance, request_id, data, request_mode, timeout, streaming_update)
-        with self._cond:
-            self._calls.pop(request_id, None)
-            if call.cancelled:
-                outcome, healthy = Outcome("cancelled"), False
-            elif self._stopped and outcome.status != "completed":
-                outcome = _stopped_outcome()
-        self._hand_back(instance, healthy)
-        return outcome
+    # -- slots ----------------------------------------------------------------------------------------------------
 
-    def run_chunk(
-        self,
-        items: Sequence[Tuple[str, str, float]],
-        started: Callable[[str], None],
-        finished: Callable[[List[Tuple[str, Outcome]]], None],
-    ) -> List[str]:
-        """Run batch-mode requests (request_id, JSON text of the data, timeout) one after another on one instance,
-        with one message to the worker for all of them. Item k starts, and its timeout starts counting, when item
-        k-1 ended. Called in this thread: finished([(request_id, outcome), ...]) with the items that ended, before
-        each wait for the worker and at the end, and then started(request_id) for the item being waited for (so an
-        item that ended before the runtime got to it is only reported finished). A timeout, a dead instance, a
-        cancel of the running item or a stop cuts the chunk short: returns the ids of the items that did not start
-        (free to run again); an item cancelled before it started is skipped and ends cancelled."""
-        calls = {request_id: _Call(started=False) for request_id, _data, _timeout in items}
+    def acquire(self, deadline: Optional[float] = None, tickets: Sequence[Ticket] = ()) -> Optional[Slot]:
+        """An idle slot, waiting for one; None when the runtime stopped, the deadline passed, or every one of
+        `tickets` was cancelled while waiting."""
         with self._cond:
             if not self._started:
-                raise RuntimeError("start() the DeploymentRuntime before run_chunk()")
-            self._calls.update(calls)
-            while not self._idle and not self._stopped:
-                self._cond.wait()
-            if self._stopped:
-                for request_id in calls:
-                    del self._calls[request_id]
-                return list(calls)
-            instance = self._idle.popleft()
-            for call in calls.values():
-                call.instance = instance
+                raise RuntimeError("start() the DeploymentRuntime before running requests")
+            for ticket in tickets:
+                ticket._wake = self._notify_all
+            try:
+                while not self._idle and not self._stopped and not (tickets and all(t.cancelled for t in tickets)):
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return None
+                    self._cond.wait(remaining)
+                if self._stopped or (tickets and all(t.cancelled for t in tickets)):
+                    return None
+                return self._idle.popleft()
+            finally:
+                for ticket in tickets:
+                    ticket._wake = None
+
+    def try_acquire(self) -> Optional[Slot]:
+        """An idle slot if there is one now."""
+        with self._cond:
+            return self._idle.popleft() if self._idle and not self._stopped else None
+
+    def release(self, slot: Slot) -> None:
+        with self._cond:
+            self._idle.append(slot)
+            self._cond.notify_all()
+
+    def _notify_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- running --------------------------------------------------------------------------------------------------
+
+    def run(self, ticket: Ticket) -> Outcome:
+        """Run one request on a free instance, waiting for one, and return its outcome."""
+        slot = self.acquire(ticket.deadline, [ticket])
+        if slot is None:
+            return self._unserved(ticket)
+        outcomes = _Outcomes()
         try:
-            healthy, done = self._execute_chunk(instance, items, calls, time.monotonic(), started, finished)
-        except BaseException:  # a callback failed: the worker may still be busy with the chunk, so it goes
-            healthy, done = False, len(items)
+            self.execute(slot, [ticket], outcomes)
+        finally:
+            self.release(slot)
+        return outcomes.of(ticket) or _stopped_outcome()
+
+    def _unserved(self, ticket: Ticket) -> Outcome:
+        if ticket.cancelled:
+            return Outcome("cancelled")
+        if self._stopped:
+            return _stopped_outcome()
+        return _timed_out(ticket.timeout)
+
+    def execute(self, slot: Slot, tickets: Sequence[Ticket], report: Report) -> List[Ticket]:
+        """The one execute path: run the tickets in order on the slot (which the caller acquired), reporting
+        each; returns the tickets that did not start, free to run again. A ticket cancelled before it started ends
+        cancelled. Item k's batch timeout counts from when item k-1 ended."""
+        run = _Run(self, slot, tickets, report)
+        for ticket in tickets:
+            ticket._wake = slot.wake
+        try:
+            run.go()
+        except BaseException:
+            logger.exception("running requests %s failed", ", ".join(t.id for t in tickets))
+            run.abandon()
             raise
         finally:
-            rest = self._end_chunk(instance, items, calls, healthy, done)
-        skipped = [(request_id, Outcome("cancelled")) for request_id in rest if calls[request_id].cancelled]
-        if skipped:
-            finished(skipped)
-        return [request_id for request_id in rest if not calls[request_id].cancelled]
+            for ticket in tickets:
+                ticket._wake = None
+            self._settle(slot, run.healthy)
+        return run.rest()
 
-    def _end_chunk(
-        self,
-        instance: _Instance,
-        items: Sequence[Tuple[str, str, float]],
-        calls: Dict[str, _Call],
-        healthy: bool,
-        done: int,
-    ) -> List[str]:
-        """Forget the chunk's calls, give the instance back or replace it; returns the ids that did not start."""
-        with self._cond:
-            for request_id in calls:
-                self._calls.pop(request_id, None)
-        self._hand_back(instance, healthy)
-        return [request_id for request_id, _data, _timeout in items[done:]]
+    def _settle(self, slot: Slot, healthy: bool) -> None:
+        """After a run the slot holds a working instance again: the same one, or a fresh one."""
+        if slot.instance is not None and healthy and not self._stopped:
+            return
+        self.discard(slot)
+        if not self._stopped:
+            self._refill(slot)
 
-    def _execute_chunk(
-        self,
-        instance: _Instance,
-        items: Sequence[Tuple[str, str, float]],
-        calls: Dict[str, _Call],
-        begin: float,
-        started: Callable[[str], None],
-        finished: Callable[[List[Tuple[str, Outcome]]], None],
-    ) -> Tuple[bool, int]:
-        """Returns whether the instance can serve the next request and how many items ended."""
+    @staticmethod
+    def discard(slot: Slot) -> None:
+        """End the slot's instance with its process group."""
+        if slot.instance is not None:
+            slot.instance.kill()
+            slot.instance = None
+
+    def _refill(self, slot: Slot) -> bool:
+        """Start an instance in an empty slot; False (and logged) when that failed."""
         try:
-            if not instance.ready and instance.load_error is None:
-                self._await_load(instance, begin + items[0][2])
-        except _TimedOut:
-            started(items[0][0])
-            finished([(items[0][0], _timed_out(items[0][2]))])
-            return False, 1
-        if instance.load_error is None:
-            try:
-                instance.send(("chunk", [(request_id, data, "batch") for request_id, data, _timeout in items]))
-            except _Died:
-                pass  # the first receive sees it
-        ended: List[Tuple[str, Outcome]] = []
+            slot.instance = self._spawn(slot)
+        except OSError as exc:  # e.g. out of file descriptors or processes: tried again when the slot is used
+            slot.spawn_failures += 1
+            logger.error(
+                "deployment %s: cannot start instance %d (%s); trying again",
+                self.context.get("deployment"),
+                slot.index,
+                exc,
+            )
+            return False
+        slot.spawn_failures = 0
+        return True
 
-        def report() -> None:
-            if ended:
-                outcomes = ended[:]
-                ended.clear()
-                finished(outcomes)
+    def instance_for(self, slot: Slot, deadline: Optional[float], cancelled: Callable[[], bool]) -> Optional[Instance]:
+        """The slot's instance, starting one with backoff if it has none; None if the deadline passed, the runtime
+        stopped or the run was cancelled first."""
+        while slot.instance is None:
+            if self._stopped or cancelled() or self._refill(slot):
+                break
+            first, longest = SPAWN_BACKOFF
+            wait = min(longest, first * 2 ** min(slot.spawn_failures, 10))
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            _wait_fd(slot.wake_fd, wait)
+            slot.drain()
+        return slot.instance
 
-        try:
-            for index, (request_id, _data, timeout) in enumerate(items):
-                call = calls[request_id]
-                with self._cond:
-                    call.started = True
-                    skipped = call.cancelled
-
-                def waiting(request_id: str = request_id, skipped: bool = skipped) -> None:
-                    report()
-                    if not skipped:
-                        started(request_id)
-
-                healthy = True
-                try:
-                    outcome = Outcome("failed", error_message=instance.load_error) if instance.load_error else None
-                    while outcome is None:
-                        kind, payload = instance.receive(begin + timeout, waiting)
-                        if kind == "done":
-                            outcome = Outcome("completed", result=json.loads(payload))
-                        elif kind in ("error", "skipped"):
-                            outcome = Outcome("failed", error_message=payload)
-                except _TimedOut:
-                    outcome, healthy = _timed_out(timeout), False
-                except _Died:
-                    if instance.killed and not call.cancelled:  # a cancel meant for the item before this one
-                        return False, index
-                    message = f"The deployment instance died while processing the request ({instance.death()})"
-                    outcome, healthy = Outcome("failed", error_message=message), False
-                with self._cond:
-                    if call.cancelled:
-                        outcome = Outcome("cancelled")
-                    elif self._stopped and outcome.status != "completed":
-                        outcome = _stopped_outcome()
-                    del self._calls[request_id]
-                ended.append((request_id, outcome))
-                if not healthy:
-                    return False, index + 1
-                begin = time.monotonic()
-            return True, len(items)
-        finally:
-            report()
-
-    def cancel(self, request_id: str) -> bool:
-        """Stop a running (or instance-waiting) request; its run() returns Outcome("cancelled")."""
-        with self._cond:
-            call = self._calls.get(request_id)
-            if call is None or call.cancelled:
-                return False
-            call.cancelled = True
-            if call.instance is None:
-                self._cond.notify_all()
-            elif not call.started:
-                try:
-                    call.instance.send(("skip", request_id))
-                except _Died:  # the chunk's run sees the dead instance; the item ends cancelled
-                    pass
-            elif call.instance.process.exitcode is None:
-                call.instance.killed = True
-                # run() sees EOF, then joins and replaces the instance; SIGKILL if SIGTERM is ignored.
-                call.instance.process.terminate()
-                escalate = threading.Timer(KILL_GRACE, call.instance.process.kill)
-                escalate.daemon = True
-                escalate.start()
-            return True
+    def _spawn(self, slot: Slot) -> Instance:
+        return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size)
 
     def stop(self) -> None:
-        """Terminate all workers; idempotent; never hangs (SIGKILL after a grace period)."""
+        """Terminate all workers (running requests end failed); idempotent; never hangs (SIGKILL after a grace
+        period), and returns once every worker is reaped or STOP_WAIT has passed."""
         with self._cond:
             if self._stopped:
                 return
             self._stopped = True
-            slots, idle = list(self._slots), list(self._idle)
+            idle = list(self._idle)
             self._idle.clear()
             self._cond.notify_all()
         _LIVE.discard(self)
-        for instance in slots:
-            if instance.process.exitcode is None:
-                instance.process.terminate()
-        for instance in slots:
-            instance.process.join(KILL_GRACE)
-            if instance.process.exitcode is None:
-                instance.process.kill()
-            instance.process.join()
-        for instance in idle:
-            instance.conn.close()
-
-    def _hand_back(self, instance: _Instance, healthy: bool) -> None:
-        """After a run: the instance rejoins the idle ones, or is killed (and replaced unless stopping)."""
+        busy = [slot for slot in self._slots if slot not in idle]
+        for slot in busy:
+            if slot.instance is not None:
+                slot.instance.terminate()  # its owner sees the exit and ends the run
+            slot.wake()
+        kill_all([slot.instance for slot in idle if slot.instance is not None])
         with self._cond:
-            if healthy and not self._stopped:
-                self._idle.append(instance)
-                self._cond.notify()
-                return
-            stopped = self._stopped
-        instance.kill()
-        if not stopped:
-            self._replace(instance)
-
-    def _spawn(self, slot: int) -> _Instance:
-        return _Instance(slot, self.package_dir, self.context, self.log_path)
-
-    def _replace(self, dead: _Instance) -> None:
-        fresh = self._spawn(dead.slot)
+            give_up = time.monotonic() + STOP_WAIT
+            while len(self._idle) < len(busy) and time.monotonic() < give_up:
+                self._cond.wait(give_up - time.monotonic())
         with self._cond:
-            if not self._stopped:
-                self._slots[dead.slot] = fresh
-                self._idle.append(fresh)
-                self._cond.notify()
-                return
-        fresh.kill()
+            for slot in self._idle:  # every slot whose owner is done (an owner stuck past STOP_WAIT keeps its own)
+                slot.instance = None
+                slot.close()
+        self.log.close()
 
-    def _execute(
-        self,
-        instance: _Instance,
-        request_id: str,
-        data: Any,
-        request_mode: str,
-        timeout: float,
-        streaming_update: Optional[Callable[[str], None]],
-    ) -> Tuple[Outcome, bool]:
-        """Returns the outcome and whether the instance can serve the next request."""
-        deadline = time.monotonic() + timeout
-        try:
-            if not instance.ready and instance.load_error is None:
-                self._await_load(instance, deadline)
-            if instance.load_error is not None:
-                return Outcome("failed", error_message=instance.load_error), True
-            instance.send(("run", request_id, data, request_mode))
-            while True:
-                kind, payload = instance.receive(deadline)
-                if kind != "update":
-                    break
-                if streaming_update is not None:
-                    try:
-                        streaming_update(payload)
-                    except Exception:  # e.g. the streaming client went away; the request goes on
-                        streaming_update = None
-        except _Unsendable as exc:
-            return Outcome(
-                "failed", error_message=f"The request data could not be passed to the deployment: {exc}"
-            ), True
-        except _TimedOut:
-            return _timed_out(timeout), False
-        except _Died:
-            message = f"The deployment instance died while processing the request ({instance.death()})"
-            return Outcome("failed", error_message=message), False
-        if kind == "done":
-            return Outcome("completed", result=json.loads(payload)), True
-        return Outcome("failed", error_message=payload), True
 
-    @staticmethod
-    def _await_load(instance: _Instance, deadline: float) -> None:
-        """The first message of a worker says whether the package loaded; after a load error the worker exits."""
-        try:
-            kind, payload = instance.receive(deadline)
-        except _Died:
-            kind, payload = "load_error", f"the instance died ({instance.death()})"
-        if kind == "ready":
-            instance.ready = True
+class _Run:
+    """The state of one execute(): which ticket runs, what ended, whether the instance is still good."""
+
+    def __init__(self, runtime: DeploymentRuntime, slot: Slot, tickets: Sequence[Ticket], report: Report) -> None:
+        self.runtime = runtime
+        self.slot = slot
+        self.tickets = tickets
+        self.report = report
+        self.healthy = True
+        self.index = 0  # the ticket being run; the ones before it ended
+        self.ended: List[Tuple[Ticket, Outcome]] = []  # not reported yet
+        self.skips_sent: Set[str] = set()  # the worker was told to skip these (or never got them)
+
+    def go(self) -> None:
+        first = self.tickets[0]
+        if first.deadline is None:
+            first.deadline = time.monotonic() + first.timeout
+        instance = self.runtime.instance_for(self.slot, first.deadline, lambda: all(t.cancelled for t in self.tickets))
+        if instance is None:
+            self._end_unstarted(first)
             return
-        instance.load_error = f"The deployment could not be loaded: {payload}"
-        instance.process.join(KILL_GRACE)  # the worker exits on its own after a load error; reap it
+        if not instance.ready and instance.load_error is None:
+            self._await_load(instance, first)
+        if instance.load_error is not None or not self.healthy:
+            self._fail_all(instance.load_error)
+            return
+        unsent = {t.id for t in self.tickets if t.cancelled}
+        self.skips_sent = set(unsent)
+        if len(unsent) < len(self.tickets):
+            instance.send(("chunk", [(t.id, t.data, t.mode) for t in self.tickets if t.id not in unsent]))
+        begin = time.monotonic()
+        while self.index < len(self.tickets) and self.healthy:
+            ticket = self.tickets[self.index]
+            if ticket.id in unsent:
+                outcome = Outcome("cancelled")
+            else:
+                if ticket.deadline is None:
+                    ticket.deadline = begin + ticket.timeout
+                outcome = self._wait_for(instance, ticket)
+                if not self.healthy:  # the request has stopped only once its instance has
+                    self.runtime.discard(self.slot)
+            self.ended.append((ticket, outcome))
+            self.index += 1
+            begin = time.monotonic()
+        self._flush()
+
+    def _wait_for(self, instance: Instance, ticket: Ticket) -> Outcome:
+        """Read the worker's messages for this ticket until it ends; react to cancels, exits, timeouts, stops."""
+        announced = False
+        exited = False
+        while True:
+            try:
+                for kind, text in instance.messages():
+                    outcome = self._message(ticket, kind, text)
+                    if outcome is not None:
+                        return outcome
+            except ProtocolError as exc:
+                return self._fail(
+                    f"The deployment instance broke the protocol with the server ({exc}); was "
+                    "something written to its pipe?"
+                )
+            if exited:
+                if self.runtime.stopped:
+                    return self._fail(_STOPPED)
+                return self._fail(f"The deployment instance died while processing the request ({instance.death()})")
+            if ticket.cancelled and ticket.id not in self.skips_sent:  # it runs: only ending the instance stops it
+                self.healthy = False
+                return Outcome("cancelled")
+            if self.runtime.stopped:
+                return self._fail(_STOPPED)
+            if not announced:
+                self._flush()
+                self.report.started(ticket)
+                announced = True
+            exited, woken = instance.wait(ticket.deadline, self.slot.wake_fd)
+            if exited:
+                instance.read_available()
+            if woken:
+                self.slot.drain()
+                self._send_skips(instance)
+            if not exited and ticket.deadline is not None and time.monotonic() >= ticket.deadline:
+                return self._fail(_timed_out(ticket.timeout).error_message or "")
+
+    def _message(self, ticket: Ticket, kind: str, text: str) -> Optional[Outcome]:
+        if kind == UPDATE:
+            if ticket.updates is not None:
+                try:
+                    ticket.updates(text)
+                except Exception:  # e.g. the streaming client went away; the request goes on
+                    ticket.updates = None
+            return None
+        if kind == DONE:
+            try:
+                return Outcome("completed", result=json.loads(text))
+            except RecursionError:
+                return Outcome("failed", error_message="The deployment output is nested too deeply to be stored")
+        if kind == ERROR:
+            return Outcome("failed", error_message=text)
+        if kind == SKIPPED:
+            return Outcome("cancelled")
+        return self._fail(f"The deployment instance sent an unexpected message ({kind!r})")
+
+    def _await_load(self, instance: Instance, first: Ticket) -> None:
+        """The first message of a worker says whether the package loaded; after a load error the worker exits."""
+        exited = False
+        while True:
+            try:
+                for kind, text in instance.messages():
+                    if kind == READY:
+                        instance.ready = True
+                        return
+                    instance.load_error = f"The deployment could not be loaded: {text if kind == LOAD_ERROR else kind}"
+                    return
+            except ProtocolError as exc:
+                instance.load_error = f"The deployment could not be loaded: the instance broke the protocol ({exc})"
+                return
+            if exited:
+                instance.load_error = f"The deployment could not be loaded: the instance died ({instance.death()})"
+                return
+            late = first.deadline is not None and time.monotonic() >= first.deadline
+            if late or self.runtime.stopped or all(t.cancelled for t in self.tickets):
+                self.healthy = False
+                return
+            exited, woken = instance.wait(first.deadline, self.slot.wake_fd)
+            if exited:
+                instance.read_available()
+            if woken:
+                self.slot.drain()
+
+    def _send_skips(self, instance: Instance) -> None:
+        for ticket in self.tickets[self.index + 1 :]:
+            if ticket.cancelled and ticket.id not in self.skips_sent:
+                self.skips_sent.add(ticket.id)
+                instance.send(("skip", ticket.id))
+
+    def _fail(self, message: str) -> Outcome:
+        self.healthy = False
+        return Outcome("failed", error_message=message)
+
+    def _fail_all(self, load_error: Optional[str]) -> None:
+        """The package did not load (every ticket fails with why), or loading was cut short (by a timeout, a
+        cancel or a stop: the first ticket ends, the others may run again)."""
+        if load_error is not None:
+            self.ended += [
+                (t, Outcome("cancelled") if t.cancelled else Outcome("failed", error_message=load_error))
+                for t in self.tickets
+            ]
+            self.index = len(self.tickets)
+        else:
+            self._end_unstarted(self.tickets[0])
+        self._flush()
+
+    def _end_unstarted(self, first: Ticket) -> None:
+        """No instance to run on (yet): the first ticket ends (cancelled, stopped or timed out)."""
+        if self.runtime.stopped and not first.cancelled:
+            return  # it never started: free to run again
+        self.ended.append((first, self.runtime._unserved(first)))
+        self.index = 1
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.ended:
+            ended, self.ended = self.ended, []
+            self.report.finished(ended)
+
+    def abandon(self) -> None:
+        """After an exception: the instance may be in the middle of anything, so it goes; the started ticket fails."""
+        self.healthy = False
+        if self.index < len(self.tickets):
+            ticket = self.tickets[self.index]
+            self.index += 1
+            try:
+                self.report.finished([(ticket, Outcome("failed", error_message="internal error of the local server"))])
+            except Exception:
+                logger.exception("reporting request %s failed", ticket.id)
+
+    def rest(self) -> List[Ticket]:
+        """The tickets that did not start: cancelled ones are reported as such, the others may run again."""
+        rest = list(self.tickets[self.index :])
+        cancelled = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
+        if cancelled:
+            self.report.finished(cancelled)
+        return [t for t in rest if not t.cancelled]
+
+
+class _Outcomes:
+    """A Report that keeps the outcomes, for run()."""
+
+    def __init__(self) -> None:
+        self._outcomes: Dict[str, Outcome] = {}
+
+    def started(self, ticket: Ticket) -> None:
+        pass
+
+    def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None:
+        self._outcomes.update((ticket.id, outcome) for ticket, outcome in outcomes)
+
+    def of(self, ticket: Ticket) -> Optional[Outcome]:
+        return self._outcomes.get(ticket.id)
+
+
+def _wait_fd(fd: int, seconds: float) -> None:
+    select.select([fd], [], [], max(0.0, seconds))
+
+
+_STOPPED = "The server stopped while the request was processing"
 
 
 def _timed_out(timeout: float) -> Outcome:
@@ -523,7 +548,7 @@ def _timed_out(timeout: float) -> Outcome:
 
 
 def _stopped_outcome() -> Outcome:
-    return Outcome("failed", error_message="The deployment runtime was stopped")
+    return Outcome("failed", error_message=_STOPPED)
 
 
 @atexit.register

@@ -24,8 +24,10 @@ from typing import IO, Any, Callable, List, Optional, Set, Union
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
-from ubiops.local.backend import Backend
+from ubiops.local.backend import DEFAULT_STOP_GRACE, Backend
 from ubiops.local.config import ConfigSource, ServerConfig, load_config
+from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE
 from ubiops.local.store import Store
 
 logger = logging.getLogger("ubiops.local")
@@ -202,6 +204,13 @@ class _HTTPServer(ThreadedWSGIServer):
         logger.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
+def _check_number(name: str, value: Any, minimum: float, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not minimum <= value < float("inf"):
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {kind} >= {minimum:g}, got {value!r}")
+
+
 def _lock_directory(path: Path) -> IO[str]:
     """One server per data directory: a second one would run the same pending requests again."""
     handle = open(path / LOCK_FILE, "a+")
@@ -236,11 +245,17 @@ class LocalServer:
         keyfile: Optional[Union[str, Path]] = None,
         *,
         deployment_dirs: Optional[List[Union[str, Path]]] = None,
+        stop_grace: float = DEFAULT_STOP_GRACE,
+        max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
+        max_log_size: int = DEFAULT_MAX_LOG_SIZE,
     ) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be a non-empty string without whitespace")
         if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 1:
             raise ValueError(f"max_body_size must be an integer >= 1, got {max_body_size!r}")
+        _check_number("stop_grace", stop_grace, 0)
+        _check_number("max_output_size", max_output_size, 1, integer=True)
+        _check_number("max_log_size", max_log_size, 1, integer=True)
         if (certfile is None) != (keyfile is None):
             raise ValueError("certfile and keyfile go together: give both for TLS, or neither")
         self.config: ServerConfig = load_config(config, deployment_dirs or ())
@@ -248,6 +263,9 @@ class LocalServer:
         self.port = port
         self.token = token or secrets.token_hex(20)
         self.max_body_size = max_body_size
+        self.stop_grace = stop_grace
+        self.max_output_size = max_output_size
+        self.max_log_size = max_log_size
         self._tls_files = (certfile, keyfile)
         self._data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self._temporary = data_dir is None
@@ -307,7 +325,7 @@ class LocalServer:
             self._thread.join()
             self._thread = None
         if self._backend is not None:
-            self._backend.stop()
+            self._backend.stop(self.stop_grace)
             self._backend = None
         if httpd is not None:
             httpd.close_connections(wait=5.0)
@@ -344,7 +362,13 @@ class LocalServer:
             (self.host, self.port), family=socket.AF_INET6 if ":" in self.host else socket.AF_INET, backlog=1024
         )
         try:
-            backend = Backend(self.config, self._store, self._data_dir / "logs")
+            backend = Backend(
+                self.config,
+                self._store,
+                self._data_dir / "logs",
+                max_output_size=self.max_output_size,
+                max_log_size=self.max_log_size,
+            )
             self._backend = backend
             backend.start()
             self._httpd = _HTTPServer(sock, App(backend, self.token, self.max_body_size), tls)

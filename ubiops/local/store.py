@@ -137,11 +137,17 @@ class Store:
     def _checkpoints(self, path: Path) -> None:
         """Copy the WAL into the database now and then, off the request path (a commit then never waits for it)."""
         db = sqlite3.connect(str(path), isolation_level=None)
+        failing = False
         try:
             while not self._closing.wait(CHECKPOINT_INTERVAL):
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error:  # e.g. the disk is gone: the WAL keeps every commit, the next start checkpoints
-            logger.exception("SQLite checkpoint failed")
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # e.g. a full disk: the WAL keeps every commit; try again later
+                    if not failing:
+                        logger.error("SQLite checkpoint failed (%s); trying again", exc)
+                    failing = True
+                else:
+                    failing = False
         finally:
             db.close()
 
@@ -155,10 +161,11 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT (a full disk) leaves the transaction open
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._closing.set()
@@ -166,6 +173,8 @@ class Store:
         with self._lock:
             try:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error as exc:  # the WAL keeps every commit; the next start checkpoints it
+                logger.error("the final SQLite checkpoint failed (%s); the WAL file keeps the data", exc)
             finally:
                 self._db.close()
 

@@ -1,0 +1,208 @@
+"""One worker process of a deployment: its process group, its pipe and framing, its lifeline and its log.
+
+The worker runs _worker.py (the server is threaded, so no fork) in a session and process group of its own, so that
+ending an instance ends whatever the deployment code started too. Its exit is seen from the process (a pidfd where
+the OS has one), not from the pipe: a forked child may keep the pipe open long after the worker is gone. A lifeline
+pipe, whose only write end the server holds, tells the worker that the server died (even by SIGKILL): the worker
+then ends its whole group, so no orphan keeps running a request that a restarted server runs again.
+
+Messages from the worker are framed as multiprocessing's Connection frames them (a 4-byte big-endian length) and
+hold one kind byte and UTF-8 text: nothing the worker sends is unpickled here.
+"""
+
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing import Pipe
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from ubiops.local import _worker
+from ubiops.local.logfile import LogFile
+
+KILL_GRACE = 1.0  #: seconds between SIGTERM and SIGKILL of an instance's process group
+READ_SIZE = 65536  #: bytes per read from a worker's pipe
+FRAME_OVERHEAD = 1 << 16  #: bytes a frame may hold beyond the output limit (kind byte, error text)
+EXIT_POLL = 0.5  #: seconds between exit checks where the OS offers no pidfd
+
+
+class ProtocolError(Exception):
+    """The worker's pipe carried something that is not a message of ours (deployment code wrote to it?)."""
+
+
+class Instance:
+    """A started worker process; owned by one thread at a time (the one running requests on it)."""
+
+    def __init__(self, slot: int, package_dir: Path, context: Dict[str, Any], log: LogFile, max_output: int) -> None:
+        self.slot = slot
+        self.ready = False
+        self.load_error: Optional[str] = None
+        self.max_frame = max_output + FRAME_OVERHEAD
+        self.conn, child = Pipe(duplex=True)
+        lifeline_read, lifeline = os.pipe()
+        self._lifeline: Optional[int] = lifeline
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, _worker.__file__, str(child.fileno()), str(lifeline_read)],
+                pass_fds=(child.fileno(), lifeline_read),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except BaseException:
+            self.conn.close()
+            os.close(lifeline)
+            raise
+        finally:
+            child.close()  # only the worker holds these ends now
+            os.close(lifeline_read)
+        self.pid = self.process.pid
+        self._pidfd = _pidfd(self.pid)
+        self._buffer = bytearray()
+        self._eof = False
+        self._ended = False
+        self._end_lock = threading.Lock()  # kill() may come from the owner and from a stopping runtime at once
+        assert self.process.stdout is not None
+        self._pump = threading.Thread(
+            target=log.pump, args=(self.process.stdout,), name=f"log-{context.get('deployment')}-{slot}", daemon=True
+        )
+        self._pump.start()
+        self.conn.send((str(package_dir), {**context, "process_id": slot}, max_output))
+
+    # -- sending and receiving ----------------------------------------------------------------------------------
+
+    def send(self, message: Tuple[Any, ...]) -> bool:
+        """False when the worker is gone (its exit is seen by the next wait)."""
+        try:
+            self.conn.send(message)
+            return True
+        except OSError:
+            return False
+
+    def wait(self, deadline: Optional[float], wake_fd: int) -> Tuple[bool, bool]:
+        """Block until the pipe is readable, the process exited, wake_fd was written or the deadline passed;
+        returns (exited, woken). Data that arrived is read into the buffer."""
+        poller = select.poll()
+        if not self._eof:
+            poller.register(self.conn.fileno(), select.POLLIN)
+        if self._pidfd is not None:
+            poller.register(self._pidfd, select.POLLIN)
+        poller.register(wake_fd, select.POLLIN)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if self._pidfd is None:
+            remaining = EXIT_POLL if remaining is None else min(remaining, EXIT_POLL)
+        events = dict(poller.poll(None if remaining is None else remaining * 1000))
+        if not self._eof and events.get(self.conn.fileno()):
+            self._read()
+        return self.exited(), bool(events.get(wake_fd))
+
+    def read_available(self) -> None:
+        """Whatever the pipe holds right now (after an exit, the last messages the worker sent)."""
+        while not self._eof and self.conn.poll(0):
+            self._read()
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.conn.fileno(), READ_SIZE)
+        except OSError:
+            data = b""
+        if not data:
+            self._eof = True
+        self._buffer += data
+
+    def messages(self) -> Iterator[Tuple[str, str]]:
+        """The whole messages in the buffer, as (kind, text); raises ProtocolError on anything else."""
+        buffer = self._buffer
+        while len(buffer) >= 4:
+            (size,) = struct.unpack_from("!i", buffer)
+            if not 1 <= size <= self.max_frame:
+                raise ProtocolError(f"a frame of {size} bytes")
+            if len(buffer) < 4 + size:
+                return
+            kind = chr(buffer[4])
+            if kind not in _worker.KINDS:
+                raise ProtocolError(f"a message of unknown kind {kind!r}")
+            text = bytes(buffer[5 : 4 + size]).decode("utf-8", "surrogatepass")
+            del buffer[: 4 + size]
+            yield kind, text
+
+    # -- the process ----------------------------------------------------------------------------------------------
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None if self._pidfd is None else _readable(self._pidfd)
+
+    def death(self) -> str:
+        """How the process ended, e.g. "exit code 3" or "killed by signal SIGSEGV"."""
+        code = self.process.poll()
+        if code is None:
+            return "it stopped answering"
+        if code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def terminate(self) -> None:
+        """Ask the whole process group to end (SIGTERM); kill() finishes the job."""
+        self._signal_group(signal.SIGTERM)
+
+    def kill(self, grace: float = KILL_GRACE) -> None:
+        """End the process group: SIGTERM, SIGKILL after `grace` seconds, then reap; idempotent, never raises."""
+        with self._end_lock:
+            if self._ended:
+                return
+            self._ended = True
+        if not self.exited():
+            self._signal_group(signal.SIGTERM)
+            give_up = time.monotonic() + grace
+            while not self.exited() and time.monotonic() < give_up:
+                time.sleep(0.01)
+        self._signal_group(signal.SIGKILL)  # also the children that outlived the worker
+        self.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Close the server's ends; the worker sees its lifeline end (if it is still there to see it)."""
+        self.conn.close()
+        for fd in (self._lifeline, self._pidfd):
+            if fd is not None:
+                os.close(fd)
+        self._lifeline = self._pidfd = None
+
+    def _signal_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.pid, signum)  # the worker leads its own group: its pid is the group id
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _pidfd(pid: int) -> Optional[int]:
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        return int(opener(pid))
+    except OSError:  # an old kernel
+        return None
+
+
+def _readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def kill_all(instances: List[Instance], grace: float = KILL_GRACE) -> None:
+    """End many instances at once: one grace period for all of them, not one each."""
+    for instance in instances:
+        instance.terminate()
+    give_up = time.monotonic() + grace
+    while time.monotonic() < give_up and not all(instance.exited() for instance in instances):
+        time.sleep(0.01)
+    for instance in instances:
+        instance.kill(grace=0)
