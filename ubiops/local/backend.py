@@ -24,9 +24,10 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from ubiops.local.config import DeploymentConfig, ServerConfig
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
 from ubiops.local.records import compact_json
-from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime, Ticket
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime
 from ubiops.local.scheduler import Lane, QueueEntry, now_us, runtime_context
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
+from ubiops.local.ticket import Ticket
 from ubiops.local.validation import (
     STATUSES,
     ApiError,

@@ -15,74 +15,28 @@ instance, and for the instance to load the package, counts; a batch request's ti
 """
 
 import atexit
-import json
 import logging
-import math
 import os
 import select
 import threading
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
+from typing import Callable, Deque, List, Optional, Sequence, Union
 
-from ubiops.local._worker import DONE, ERROR, LOAD_ERROR, READY, SKIPPED, UPDATE
-from ubiops.local.instance import Instance, ProtocolError, kill_all
+from ubiops.local.execution import Execution, Outcomes
+from ubiops.local.instance import Instance, kill_all
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
+from ubiops.local.ticket import Outcome, Report, Ticket, stopped_outcome, timed_out
 
 logger = logging.getLogger("ubiops.local")
 
-REQUEST_MODES = ("express", "batch")
 DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024  #: bytes of one request's output as JSON
 SPAWN_BACKOFF = (0.1, 5.0)  #: first and longest wait between attempts to start an instance
 STOP_WAIT = 10.0  #: seconds stop() waits for the owners of busy slots to end their runs
 
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # "completed" | "failed" | "cancelled"
-    result: Any = None
-    error_message: Optional[str] = None
-
-
-@dataclass(eq=False)
-class Ticket:
-    """One request handed to a runtime: its data (JSON text), mode and timeout; cancel() is an event its owner
-    reacts to. `updates` receives streaming updates."""
-
-    id: str
-    data: str
-    mode: str
-    timeout: float
-    deadline: Optional[float] = None  # monotonic; None: set when the request starts
-    updates: Optional[Callable[[str], None]] = None
-    cancelled: bool = False
-    _wake: Optional[Callable[[], None]] = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        _check_run_arguments(self.mode, self.timeout)
-
-    @classmethod
-    def direct(cls, request_id: str, data: str, timeout: float, **kwargs: Any) -> "Ticket":
-        return cls(request_id, data, "express", timeout, deadline=time.monotonic() + timeout, **kwargs)
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        wake = self._wake
-        if wake is not None:
-            wake()
-
-
-class Report(Protocol):
-    """What an owner of a run hears: a ticket started (only when the runtime has to wait for it), tickets ended."""
-
-    def started(self, ticket: Ticket) -> None: ...
-
-    def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None: ...
 
 
 class Slot:
@@ -116,13 +70,6 @@ class Slot:
     def close(self) -> None:
         for fd in (self._wake_read, self._wake_write):
             os.close(fd)
-
-
-def _check_run_arguments(request_mode: str, timeout: Any) -> None:
-    if request_mode not in REQUEST_MODES:
-        raise ValueError(f"request_mode must be one of {', '.join(REQUEST_MODES)}, got {request_mode!r}")
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
-        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
 
 
 class DeploymentRuntime:
@@ -224,25 +171,25 @@ class DeploymentRuntime:
         slot = self.acquire(ticket.deadline, [ticket])
         if slot is None:
             return self._unserved(ticket)
-        outcomes = _Outcomes()
+        outcomes = Outcomes()
         try:
             self.execute(slot, [ticket], outcomes)
         finally:
             self.release(slot)
-        return outcomes.of(ticket) or _stopped_outcome()
+        return outcomes.of(ticket) or stopped_outcome()
 
     def _unserved(self, ticket: Ticket) -> Outcome:
         if ticket.cancelled:
             return Outcome("cancelled")
         if self._stopped:
-            return _stopped_outcome()
-        return _timed_out(ticket.timeout)
+            return stopped_outcome()
+        return timed_out(ticket.timeout)
 
     def execute(self, slot: Slot, tickets: Sequence[Ticket], report: Report) -> List[Ticket]:
         """The one execute path: run the tickets in order on the slot (which the caller acquired), reporting
         each; returns the tickets that did not start, free to run again. A ticket cancelled before it started ends
         cancelled. Item k's batch timeout counts from when item k-1 ended."""
-        run = _Run(self, slot, tickets, report)
+        run = Execution(self, slot, tickets, report)
         for ticket in tickets:
             ticket._wake = slot.wake
         try:
@@ -335,220 +282,8 @@ class DeploymentRuntime:
         self.log.close()
 
 
-class _Run:
-    """The state of one execute(): which ticket runs, what ended, whether the instance is still good."""
-
-    def __init__(self, runtime: DeploymentRuntime, slot: Slot, tickets: Sequence[Ticket], report: Report) -> None:
-        self.runtime = runtime
-        self.slot = slot
-        self.tickets = tickets
-        self.report = report
-        self.healthy = True
-        self.index = 0  # the ticket being run; the ones before it ended
-        self.ended: List[Tuple[Ticket, Outcome]] = []  # not reported yet
-        self.skips_sent: Set[str] = set()  # the worker was told to skip these (or never got them)
-
-    def go(self) -> None:
-        first = self.tickets[0]
-        if first.deadline is None:
-            first.deadline = time.monotonic() + first.timeout
-        instance = self.runtime.instance_for(self.slot, first.deadline, lambda: all(t.cancelled for t in self.tickets))
-        if instance is None:
-            self._end_unstarted(first)
-            return
-        if not instance.ready and instance.load_error is None:
-            self._await_load(instance, first)
-        if instance.load_error is not None or not self.healthy:
-            self._fail_all(instance.load_error)
-            return
-        unsent = {t.id for t in self.tickets if t.cancelled}
-        self.skips_sent = set(unsent)
-        if len(unsent) < len(self.tickets):
-            instance.send(("chunk", [(t.id, t.data, t.mode) for t in self.tickets if t.id not in unsent]))
-        begin = time.monotonic()
-        while self.index < len(self.tickets) and self.healthy:
-            ticket = self.tickets[self.index]
-            if ticket.id in unsent:
-                outcome = Outcome("cancelled")
-            else:
-                if ticket.deadline is None:
-                    ticket.deadline = begin + ticket.timeout
-                outcome = self._wait_for(instance, ticket)
-                if not self.healthy:  # the request has stopped only once its instance has
-                    self.runtime.discard(self.slot)
-            self.ended.append((ticket, outcome))
-            self.index += 1
-            begin = time.monotonic()
-        self._flush()
-
-    def _wait_for(self, instance: Instance, ticket: Ticket) -> Outcome:
-        """Read the worker's messages for this ticket until it ends; react to cancels, exits, timeouts, stops."""
-        announced = False
-        exited = False
-        while True:
-            try:
-                for kind, text in instance.messages():
-                    outcome = self._message(ticket, kind, text)
-                    if outcome is not None:
-                        return outcome
-            except ProtocolError as exc:
-                return self._fail(
-                    f"The deployment instance broke the protocol with the server ({exc}); was "
-                    "something written to its pipe?"
-                )
-            if exited:
-                if self.runtime.stopped:
-                    return self._fail(_STOPPED)
-                return self._fail(f"The deployment instance died while processing the request ({instance.death()})")
-            if ticket.cancelled and ticket.id not in self.skips_sent:  # it runs: only ending the instance stops it
-                self.healthy = False
-                return Outcome("cancelled")
-            if self.runtime.stopped:
-                return self._fail(_STOPPED)
-            if not announced:
-                self._flush()
-                self.report.started(ticket)
-                announced = True
-            exited, woken = instance.wait(ticket.deadline, self.slot.wake_fd)
-            if exited:
-                instance.read_available()
-            if woken:
-                self.slot.drain()
-                self._send_skips(instance)
-            if not exited and ticket.deadline is not None and time.monotonic() >= ticket.deadline:
-                return self._fail(_timed_out(ticket.timeout).error_message or "")
-
-    def _message(self, ticket: Ticket, kind: str, text: str) -> Optional[Outcome]:
-        if kind == UPDATE:
-            if ticket.updates is not None:
-                try:
-                    ticket.updates(text)
-                except Exception:  # e.g. the streaming client went away; the request goes on
-                    ticket.updates = None
-            return None
-        if kind == DONE:
-            try:
-                return Outcome("completed", result=json.loads(text))
-            except RecursionError:
-                return Outcome("failed", error_message="The deployment output is nested too deeply to be stored")
-        if kind == ERROR:
-            return Outcome("failed", error_message=text)
-        if kind == SKIPPED:
-            return Outcome("cancelled")
-        return self._fail(f"The deployment instance sent an unexpected message ({kind!r})")
-
-    def _await_load(self, instance: Instance, first: Ticket) -> None:
-        """The first message of a worker says whether the package loaded; after a load error the worker exits."""
-        exited = False
-        while True:
-            try:
-                for kind, text in instance.messages():
-                    if kind == READY:
-                        instance.ready = True
-                        return
-                    instance.load_error = f"The deployment could not be loaded: {text if kind == LOAD_ERROR else kind}"
-                    return
-            except ProtocolError as exc:
-                instance.load_error = f"The deployment could not be loaded: the instance broke the protocol ({exc})"
-                return
-            if exited:
-                instance.load_error = f"The deployment could not be loaded: the instance died ({instance.death()})"
-                return
-            late = first.deadline is not None and time.monotonic() >= first.deadline
-            if late or self.runtime.stopped or all(t.cancelled for t in self.tickets):
-                self.healthy = False
-                return
-            exited, woken = instance.wait(first.deadline, self.slot.wake_fd)
-            if exited:
-                instance.read_available()
-            if woken:
-                self.slot.drain()
-
-    def _send_skips(self, instance: Instance) -> None:
-        for ticket in self.tickets[self.index + 1 :]:
-            if ticket.cancelled and ticket.id not in self.skips_sent:
-                self.skips_sent.add(ticket.id)
-                instance.send(("skip", ticket.id))
-
-    def _fail(self, message: str) -> Outcome:
-        self.healthy = False
-        return Outcome("failed", error_message=message)
-
-    def _fail_all(self, load_error: Optional[str]) -> None:
-        """The package did not load (every ticket fails with why), or loading was cut short (by a timeout, a
-        cancel or a stop: the first ticket ends, the others may run again)."""
-        if load_error is not None:
-            self.ended += [
-                (t, Outcome("cancelled") if t.cancelled else Outcome("failed", error_message=load_error))
-                for t in self.tickets
-            ]
-            self.index = len(self.tickets)
-        else:
-            self._end_unstarted(self.tickets[0])
-        self._flush()
-
-    def _end_unstarted(self, first: Ticket) -> None:
-        """No instance to run on (yet): the first ticket ends (cancelled, stopped or timed out)."""
-        if self.runtime.stopped and not first.cancelled:
-            return  # it never started: free to run again
-        self.ended.append((first, self.runtime._unserved(first)))
-        self.index = 1
-        self._flush()
-
-    def _flush(self) -> None:
-        if self.ended:
-            ended, self.ended = self.ended, []
-            self.report.finished(ended)
-
-    def abandon(self) -> None:
-        """After an exception: the instance may be in the middle of anything, so it goes; the started ticket fails."""
-        self.healthy = False
-        if self.index < len(self.tickets):
-            ticket = self.tickets[self.index]
-            self.index += 1
-            try:
-                self.report.finished([(ticket, Outcome("failed", error_message="internal error of the local server"))])
-            except Exception:
-                logger.exception("reporting request %s failed", ticket.id)
-
-    def rest(self) -> List[Ticket]:
-        """The tickets that did not start: cancelled ones are reported as such, the others may run again."""
-        rest = list(self.tickets[self.index :])
-        cancelled = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
-        if cancelled:
-            self.report.finished(cancelled)
-        return [t for t in rest if not t.cancelled]
-
-
-class _Outcomes:
-    """A Report that keeps the outcomes, for run()."""
-
-    def __init__(self) -> None:
-        self._outcomes: Dict[str, Outcome] = {}
-
-    def started(self, ticket: Ticket) -> None:
-        pass
-
-    def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None:
-        self._outcomes.update((ticket.id, outcome) for ticket, outcome in outcomes)
-
-    def of(self, ticket: Ticket) -> Optional[Outcome]:
-        return self._outcomes.get(ticket.id)
-
-
 def _wait_fd(fd: int, seconds: float) -> None:
     select.select([fd], [], [], max(0.0, seconds))
-
-
-_STOPPED = "The server stopped while the request was processing"
-
-
-def _timed_out(timeout: float) -> Outcome:
-    return Outcome("failed", error_message=f"Request exceeded its timeout of {timeout:g} seconds")
-
-
-def _stopped_outcome() -> Outcome:
-    return Outcome("failed", error_message=_STOPPED)
 
 
 @atexit.register

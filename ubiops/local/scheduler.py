@@ -21,8 +21,9 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ubiops.local.config import DeploymentConfig, VersionConfig
 from ubiops.local.records import compact_json
-from ubiops.local.runtime import DeploymentRuntime, Outcome, Slot, Ticket
+from ubiops.local.runtime import DeploymentRuntime, Slot
 from ubiops.local.store import Finish
+from ubiops.local.ticket import Outcome, Ticket
 from ubiops.local.validation import output_error, storable, storable_message, stored_size
 from ubiops.local.writer import StatusWriter
 

@@ -1,0 +1,219 @@
+"""Execution: the state of one DeploymentRuntime.execute() call, from sending a run to the worker to its last
+outcome. It reads the worker's messages for the ticket being run and reacts to everything that can end it: the
+answer, a cancel (a skip notice for an item that has not started, the instance ended for the running one), the
+instance's exit, a protocol violation, the deadline, a stop."""
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
+
+from ubiops.local._worker import DONE, ERROR, LOAD_ERROR, READY, SKIPPED, UPDATE
+from ubiops.local.instance import Instance, ProtocolError
+from ubiops.local.ticket import STOPPED, Outcome, Report, Ticket, timed_out
+
+if TYPE_CHECKING:
+    from ubiops.local.runtime import DeploymentRuntime, Slot
+
+logger = logging.getLogger("ubiops.local")
+
+
+class Execution:
+    """The state of one execute(): which ticket runs, what ended, whether the instance is still good."""
+
+    def __init__(self, runtime: "DeploymentRuntime", slot: "Slot", tickets: Sequence[Ticket], report: Report) -> None:
+        self.runtime = runtime
+        self.slot = slot
+        self.tickets = tickets
+        self.report = report
+        self.healthy = True
+        self.index = 0  # the ticket being run; the ones before it ended
+        self.ended: List[Tuple[Ticket, Outcome]] = []  # not reported yet
+        self.skips_sent: Set[str] = set()  # the worker was told to skip these (or never got them)
+
+    def go(self) -> None:
+        first = self.tickets[0]
+        if first.deadline is None:
+            first.deadline = time.monotonic() + first.timeout
+        instance = self.runtime.instance_for(self.slot, first.deadline, lambda: all(t.cancelled for t in self.tickets))
+        if instance is None:
+            self._end_unstarted(first)
+            return
+        if not instance.ready and instance.load_error is None:
+            self._await_load(instance, first)
+        if instance.load_error is not None or not self.healthy:
+            self._fail_all(instance.load_error)
+            return
+        unsent = {t.id for t in self.tickets if t.cancelled}
+        self.skips_sent = set(unsent)
+        if len(unsent) < len(self.tickets):
+            instance.send(("chunk", [(t.id, t.data, t.mode) for t in self.tickets if t.id not in unsent]))
+        begin = time.monotonic()
+        while self.index < len(self.tickets) and self.healthy:
+            ticket = self.tickets[self.index]
+            if ticket.id in unsent:
+                outcome = Outcome("cancelled")
+            else:
+                if ticket.deadline is None:
+                    ticket.deadline = begin + ticket.timeout
+                outcome = self._wait_for(instance, ticket)
+                if not self.healthy:  # the request has stopped only once its instance has
+                    self.runtime.discard(self.slot)
+            self.ended.append((ticket, outcome))
+            self.index += 1
+            begin = time.monotonic()
+        self._flush()
+
+    def _wait_for(self, instance: Instance, ticket: Ticket) -> Outcome:
+        """Read the worker's messages for this ticket until it ends; react to cancels, exits, timeouts, stops."""
+        announced = False
+        exited = False
+        while True:
+            try:
+                for kind, text in instance.messages():
+                    outcome = self._message(ticket, kind, text)
+                    if outcome is not None:
+                        return outcome
+            except ProtocolError as exc:
+                return self._fail(
+                    f"The deployment instance broke the protocol with the server ({exc}); was "
+                    "something written to its pipe?"
+                )
+            if exited:
+                if self.runtime.stopped:
+                    return self._fail(STOPPED)
+                return self._fail(f"The deployment instance died while processing the request ({instance.death()})")
+            if ticket.cancelled and ticket.id not in self.skips_sent:  # it runs: only ending the instance stops it
+                self.healthy = False
+                return Outcome("cancelled")
+            if self.runtime.stopped:
+                return self._fail(STOPPED)
+            if not announced and not ticket.cancelled:  # a skipped one is not started
+                self._flush()
+                self.report.started(ticket)
+                announced = True
+            exited, woken = instance.wait(ticket.deadline, self.slot.wake_fd)
+            if exited:
+                instance.read_available()
+            if woken:
+                self.slot.drain()
+                self._send_skips(instance)
+            if not exited and ticket.deadline is not None and time.monotonic() >= ticket.deadline:
+                return self._fail(timed_out(ticket.timeout).error_message or "")
+
+    def _message(self, ticket: Ticket, kind: str, text: str) -> Optional[Outcome]:
+        if kind == UPDATE:
+            if ticket.updates is not None:
+                try:
+                    ticket.updates(text)
+                except Exception:  # e.g. the streaming client went away; the request goes on
+                    ticket.updates = None
+            return None
+        if kind == DONE:
+            try:
+                return Outcome("completed", result=json.loads(text))
+            except RecursionError:
+                return Outcome("failed", error_message="The deployment output is nested too deeply to be stored")
+        if kind == ERROR:
+            return Outcome("failed", error_message=text)
+        if kind == SKIPPED:
+            return Outcome("cancelled")
+        return self._fail(f"The deployment instance sent an unexpected message ({kind!r})")
+
+    def _await_load(self, instance: Instance, first: Ticket) -> None:
+        """The first message of a worker says whether the package loaded; after a load error the worker exits."""
+        exited = False
+        while True:
+            try:
+                for kind, text in instance.messages():
+                    if kind == READY:
+                        instance.ready = True
+                        return
+                    instance.load_error = f"The deployment could not be loaded: {text if kind == LOAD_ERROR else kind}"
+                    return
+            except ProtocolError as exc:
+                instance.load_error = f"The deployment could not be loaded: the instance broke the protocol ({exc})"
+                return
+            if exited:
+                instance.load_error = f"The deployment could not be loaded: the instance died ({instance.death()})"
+                return
+            late = first.deadline is not None and time.monotonic() >= first.deadline
+            if late or self.runtime.stopped or all(t.cancelled for t in self.tickets):
+                self.healthy = False
+                return
+            exited, woken = instance.wait(first.deadline, self.slot.wake_fd)
+            if exited:
+                instance.read_available()
+            if woken:
+                self.slot.drain()
+
+    def _send_skips(self, instance: Instance) -> None:
+        for ticket in self.tickets[self.index + 1 :]:
+            if ticket.cancelled and ticket.id not in self.skips_sent:
+                self.skips_sent.add(ticket.id)
+                instance.send(("skip", ticket.id))
+
+    def _fail(self, message: str) -> Outcome:
+        self.healthy = False
+        return Outcome("failed", error_message=message)
+
+    def _fail_all(self, load_error: Optional[str]) -> None:
+        """The package did not load (every ticket fails with why), or loading was cut short (by a timeout, a
+        cancel or a stop: the first ticket ends, the others may run again)."""
+        if load_error is not None:
+            self.ended += [
+                (t, Outcome("cancelled") if t.cancelled else Outcome("failed", error_message=load_error))
+                for t in self.tickets
+            ]
+            self.index = len(self.tickets)
+        else:
+            self._end_unstarted(self.tickets[0])
+        self._flush()
+
+    def _end_unstarted(self, first: Ticket) -> None:
+        """No instance to run on (yet): the first ticket ends (cancelled, stopped or timed out)."""
+        if self.runtime.stopped and not first.cancelled:
+            return  # it never started: free to run again
+        self.ended.append((first, self.runtime._unserved(first)))
+        self.index = 1
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.ended:
+            ended, self.ended = self.ended, []
+            self.report.finished(ended)
+
+    def abandon(self) -> None:
+        """After an exception: the instance may be in the middle of anything, so it goes; the started ticket fails."""
+        self.healthy = False
+        if self.index < len(self.tickets):
+            ticket = self.tickets[self.index]
+            self.index += 1
+            try:
+                self.report.finished([(ticket, Outcome("failed", error_message="internal error of the local server"))])
+            except Exception:
+                logger.exception("reporting request %s failed", ticket.id)
+
+    def rest(self) -> List[Ticket]:
+        """The tickets that did not start: cancelled ones are reported as such, the others may run again."""
+        rest = list(self.tickets[self.index :])
+        cancelled = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
+        if cancelled:
+            self.report.finished(cancelled)
+        return [t for t in rest if not t.cancelled]
+
+
+class Outcomes:
+    """A Report that keeps the outcomes, for run()."""
+
+    def __init__(self) -> None:
+        self._outcomes: Dict[str, Outcome] = {}
+
+    def started(self, ticket: Ticket) -> None:
+        pass
+
+    def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None:
+        self._outcomes.update((ticket.id, outcome) for ticket, outcome in outcomes)
+
+    def of(self, ticket: Ticket) -> Optional[Outcome]:
+        return self._outcomes.get(ticket.id)
