@@ -114,6 +114,8 @@ class Execution:
                 return Outcome("completed", result=json.loads(text))
             except RecursionError:
                 return Outcome("failed", error_message="The deployment output is nested too deeply to be stored")
+            except ValueError as exc:  # only a forged frame can hold this
+                return self._fail(f"The deployment instance sent an output that is not JSON ({exc})")
         if kind == ERROR:
             return Outcome("failed", error_message=text)
         if kind == SKIPPED:

@@ -73,7 +73,7 @@ class Instance:
             target=log.pump, args=(self.process.stdout,), name=f"log-{context.get('deployment')}-{slot}", daemon=True
         )
         self._pump.start()
-        self.conn.send((str(package_dir), {**context, "process_id": slot}, max_output))
+        self.send((str(package_dir), {**context, "process_id": slot}, max_output))  # if it died, wait() sees that
 
     # -- sending and receiving ----------------------------------------------------------------------------------
 

@@ -238,6 +238,8 @@ class DeploymentRuntime:
     def instance_for(self, slot: Slot, deadline: Optional[float], cancelled: Callable[[], bool]) -> Optional[Instance]:
         """The slot's instance, starting one with backoff if it has none; None if the deadline passed, the runtime
         stopped or the run was cancelled first."""
+        if slot.instance is not None and slot.instance.ready and slot.instance.exited():  # died idle: not our fault
+            self.discard(slot)
         while slot.instance is None:
             if self._stopped or cancelled() or self._refill(slot):
                 break

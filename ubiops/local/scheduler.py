@@ -214,6 +214,8 @@ class Lane:
         rest: List[Ticket] = list(tickets)
         try:
             rest = self.runtime.execute(slot, tickets, report)
+        except Exception:  # execute() logged it and failed the request it was running; the dispatcher goes on
+            pass
         finally:
             self._requeue(rest, report.ended)
             self._release(slot)
