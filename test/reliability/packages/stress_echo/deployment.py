@@ -1,0 +1,16 @@
+"""Test package of the stress test (plain in/out): appends the request id as one line to the file named by
+$RECORD_FILE (one line per run), then returns the input plus the marker "|ran"."""
+
+import os
+
+MARKER = "|ran"
+
+
+class Deployment:
+    def __init__(self, base_directory, context):
+        self.record_file = os.environ["RECORD_FILE"]
+
+    def request(self, data, context):
+        with open(self.record_file, "a") as record:
+            record.write(f"{context['id']}\n")
+        return data + MARKER
