@@ -277,8 +277,8 @@ def assert_clean(reply: Reply) -> None:
     assert reply.status == 200, reply
     body = reply.json()
     message = body.get("error_message") or ""
-    assert "SIGTERM" not in message and "signal" not in message.lower(), body
-    assert (body["status"], body["result"]) == ("completed", "hello"), body
+    assert "SIGTERM" not in message and "signal" not in message.lower(), f"next request failed: {message!r}"
+    assert (body["status"], body["result"]) == ("completed", "hello"), f"{body['status']}: {message!r}"
 
 
 @pytest.mark.timeout(60)
