@@ -75,9 +75,7 @@ class Http:
         kwargs: Dict[str, Any] = {}
         if timeout is not None:
             kwargs["timeout"] = urllib3.Timeout(connect=5, read=timeout)
-        response = self.pool.request(
-            method, url, body=body, headers=sent, preload_content=preload_content, **kwargs
-        )
+        response = self.pool.request(method, url, body=body, headers=sent, preload_content=preload_content, **kwargs)
         return response if not preload_content else Reply(response)
 
     def get(self, path: str, **kwargs: Any) -> Reply:
@@ -103,9 +101,7 @@ class Http:
         return dict(reply.json())
 
     def cancel(self, deployment: str, request_id: str) -> Reply:
-        return self.request(
-            "PATCH", f"{where(deployment)}/requests/{request_id}", json_body={"status": "cancelled"}
-        )
+        return self.request("PATCH", f"{where(deployment)}/requests/{request_id}", json_body={"status": "cancelled"})
 
     def collect(self, deployment: str, ids: List[str]) -> Dict[str, Dict[str, Any]]:
         records: Dict[str, Dict[str, Any]] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from server_support import FINAL, Http, Reply, Servers, config, deployment, http_for, wait_until, where
+from server_support import Http, Reply, Servers, config, deployment, http_for, wait_until, where
 
 STOP_WORD = "stop"
 
@@ -270,7 +270,7 @@ def test_a_direct_timeout_counts_while_waiting_for_an_instance(servers: Servers)
     assert "timeout" in (body["error_message"] or "").lower(), body
 
 
-# -- 4. a cancel never kills an unrelated request ------------------------------------------------------------------------
+# -- 4. a cancel never kills an unrelated request --------------------------------------------------------------------
 
 
 def assert_clean(reply: Reply) -> None:

@@ -90,7 +90,9 @@ class Client(threading.Thread):
                         continue
                     self.maybe_deleted.discard(request_id)
                 elif action == "collect" and live:
-                    reply = self.http.post(f"{path}/requests/collect", json_body=self.rng.sample(live, min(10, len(live))))
+                    reply = self.http.post(
+                        f"{path}/requests/collect", json_body=self.rng.sample(live, min(10, len(live)))
+                    )
                     if reply.status not in (200, 503):
                         self.failures.append(f"collect: {reply}")
             except UNKNOWN:
@@ -117,7 +119,7 @@ def killer(stop: threading.Event, killed: List[int]) -> None:
 
 def read_with_retries(http: Http, method: str, path: str, **kwargs: object):
     """Reads retry connection errors (the server may be restarting)."""
-    for attempt in range(20):
+    for _attempt in range(20):
         try:
             return http.request(method, path, **kwargs)
         except UNKNOWN:
