@@ -13,7 +13,7 @@ from ubiops.local import LocalServer, default_config
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if TALLY.calls_under_faults or TALLY.fuzz_cases:
+    if TALLY.calls_under_faults or TALLY.fuzz_cases or TALLY.requests_checked:
         terminalreporter.write_line(TALLY.line())
 
 

@@ -24,12 +24,16 @@ class Tally:
     lost: int = 0
     duplicated: int = 0
     fuzz_cases: int = 0
+    requests_checked: int = 0  #: the stress test: requests whose final record was checked
+    runs_recorded: int = 0  #: ... runs its deployment recorded
+    run_duplicates: int = 0  #: ... request ids recorded more than once
 
     def line(self) -> str:
         return (
             f"reliability: faults injected: {self.faults}, calls under faults: {self.calls_under_faults}, "
             f"creates checked: {self.creates_checked}, lost: {self.lost}, duplicated: {self.duplicated}, "
-            f"fuzz cases: {self.fuzz_cases}"
+            f"fuzz cases: {self.fuzz_cases}, stress requests checked: {self.requests_checked}, "
+            f"runs recorded: {self.runs_recorded}, duplicate runs: {self.run_duplicates}"
         )
 
 
