@@ -15,7 +15,7 @@ from ubiops.local.backend import ApiError, TextBody
 from ubiops.local.http_framing import FramingError
 
 #: text/plain charsets taken, by their Python codec name (codecs.lookup normalises the aliases)
-CHARSETS = ("utf-8", "ascii", "latin-1")
+CHARSETS = ("utf-8", "ascii", "iso8859-1")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 

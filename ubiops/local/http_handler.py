@@ -33,11 +33,12 @@ logger = logging.getLogger("ubiops.local")
 
 KEEP_ALIVE_TIMEOUT = 5.0  #: seconds a connection may wait for the first byte of its next (or first) request
 HEADER_TIMEOUT = 10.0  #: seconds from a request's first byte to the end of its headers
-BODY_TIMEOUT = 30.0  #: seconds a body may take, plus one second for every BODY_RATE bytes received
+BODY_TIMEOUT = 20.0  #: seconds a body may take, plus one second for every BODY_RATE bytes received
 BODY_RATE = 64 * 1024
 HANDSHAKE_TIMEOUT = 10.0  #: seconds a TLS handshake may stall on one read or write
 HEADER_LIMIT = 256 * 1024  #: bytes of request line and headers
 DRAIN_LIMIT = 1024 * 1024  #: unread request body bytes skipped to keep a connection; beyond this it is closed
+LINGER = (1.0, 1024 * 1024)  #: seconds and bytes of unread input discarded after an error, before the close
 _READ_AHEAD = 65536  #: the read buffer: what is read beyond the headers counts against HEADER_LIMIT too
 
 Body = Union[LengthBody, ChunkedBody]
@@ -49,6 +50,7 @@ class RequestHandler(WSGIRequestHandler):
 
     def __init__(self, connection: Connection, server: "HTTPServer") -> None:
         self.entry = connection
+        self.linger = False
         self.continue_pending = False
         self.body_started = 0.0
         super().__init__(connection.sock, connection.address, server)  # type: ignore[arg-type]
@@ -67,15 +69,37 @@ class RequestHandler(WSGIRequestHandler):
         self.rfile = self.buffered
         self.wfile = SocketWriter(sock)
 
+    def finish(self) -> None:
+        super().finish()
+        if self.linger:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Closing with unread input makes the kernel reset the connection, and the client may lose our error
+        answer: so say we are done, and discard what the client still sends (for a moment) before closing."""
+        sock = self.connection
+        deadline = time.monotonic() + LINGER[0]
+        left = LINGER[1]
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_WR)
+            while left > 0 and time.monotonic() < deadline:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                data = socket.socket.recv(sock, 65536)  # raw bytes, TLS or not: they are thrown away
+                if not data:
+                    return
+                left -= len(data)
+        except OSError:
+            return
+
     def handle_one_request(self) -> None:
         self.server.table.set_idle(self.entry, True)
         self.continue_pending = False
         self.command, self.request_version = "", self.protocol_version  # what send_error reads, until parsed
+        self.reader.budget = HEADER_LIMIT + _READ_AHEAD
         if not self._wait_for_request():
             self.close_connection = True
             return
         self.reader.deadline = time.monotonic() + HEADER_TIMEOUT
-        self.reader.budget = HEADER_LIMIT + _READ_AHEAD
         try:
             super().handle_one_request()
         except BudgetExceeded:
@@ -142,7 +166,7 @@ class RequestHandler(WSGIRequestHandler):
         if body.done:
             return
         if body.failed or self.continue_pending or isinstance(body, ChunkedBody) or body.remaining > DRAIN_LIMIT:
-            self.close_connection = True
+            self.close_connection = self.linger = True
             return
         try:
             body.drain()
@@ -181,7 +205,7 @@ class RequestHandler(WSGIRequestHandler):
 
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         """Errors found before the application runs (request line, headers, framing), answered as JSON; then close."""
-        self.close_connection = True
+        self.close_connection = self.linger = True
         if self.request_version == "HTTP/0.9":  # a request line too broken to say its version: answer in ours
             self.request_version = self.protocol_version
         text = message or self.responses.get(code, ("error",))[0]
