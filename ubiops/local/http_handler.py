@@ -209,6 +209,7 @@ class RequestHandler(WSGIRequestHandler):
         if self.request_version == "HTTP/0.9":  # a request line too broken to say its version: answer in ours
             self.request_version = self.protocol_version
         text = message or self.responses.get(code, ("error",))[0]
+        logger.debug("HTTP: %s: answered %d %s", self.client_address[0], code, text)
         body = json.dumps({"error": f"{text}{': ' + explain if explain else ''}"}).encode("utf-8")
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
