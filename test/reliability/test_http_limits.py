@@ -226,3 +226,15 @@ def test_stop_on_a_full_disk_logs_the_failure_and_still_unlocks(tiny_disk, caplo
     with LocalServer(default_config(), data_dir=data) as again:
         with ubiops.ApiClient(again.configuration()) as client:
             assert len(ubiops.CoreApi(client).deployment_requests_list("local", "echo", limit=1000)) == 250
+
+
+def test_max_connections_is_checked_with_an_error_naming_it():
+    with pytest.raises(ValueError, match="max_connections must be an integer >= 1"):
+        LocalServer(default_config(), max_connections=0)
+    result = subprocess.run(
+        [sys.executable, "-m", "ubiops.local", "serve", "--port", "0", "--max-connections", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "max_connections must be an integer >= 1" in result.stderr
