@@ -96,7 +96,7 @@ def test_keep_alive_one_connection_with_tcp_nodelay(server):
         assert pool.request("GET", f"{server.url}/status").status == 200
     connection_pool = pool.connection_from_url(server.url)
     assert connection_pool.num_connections == 1
-    open_connections = list(server._httpd._connections)
+    open_connections = server._httpd.table.sockets()
     assert open_connections
     assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in open_connections)
     headers = {"Authorization": f"Token {server.token}", "Content-Type": "text/plain"}

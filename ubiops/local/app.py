@@ -5,9 +5,7 @@ Each endpoint exists twice: at deployment level (default version; by-id endpoint
 """
 
 import hmac
-import json
 import logging
-import math
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -18,6 +16,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ubiops.local.backend import Backend
+from ubiops.local.http_body import parse_body
 from ubiops.local.records import (
     JsonText,
     compact_json,
@@ -28,7 +27,7 @@ from ubiops.local.records import (
     list_record,
 )
 from ubiops.local.store import StoredRequest
-from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, TextBody
+from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError
 
 logger = logging.getLogger("ubiops.local")
 
@@ -68,17 +67,6 @@ def url_map() -> Map:
 
 
 # -- parsing ---------------------------------------------------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number {text[:20]} is too large")
-    return value
 
 
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
@@ -132,71 +120,6 @@ def query_date(request: Request, name: str, end: bool = False) -> Optional[int]:
         span = 86_400_000_000 if "T" not in text and " " not in text else 1000
         us = us // span * span + span - 1
     return int(us)
-
-
-def read_body(request: Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"body: {request.content_length} bytes is over the limit of {limit} bytes")
-    chunks: List[bytes] = []
-    size = 0
-    while True:
-        chunk = request.stream.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"body: over the limit of {limit} bytes")
-        chunks.append(chunk)
-
-
-def parse_body(request: Request, limit: int, text_allowed: bool) -> Any:
-    """None for no body; TextBody for text/plain (where allowed); else the JSON value."""
-    data = read_body(request, limit)
-    mimetype = request.mimetype
-    if not data and not mimetype:
-        return None
-    if mimetype == "text/plain" and text_allowed:
-        try:
-            return TextBody(data.decode(request.mimetype_params.get("charset", "utf-8")))
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"body: not valid text in the declared charset: {exc}") from None
-    if mimetype not in ("", "application/json") and not mimetype.endswith("+json"):
-        allowed = "application/json or text/plain" if text_allowed else "application/json"
-        raise ApiError(400, f"Content-Type: must be {allowed}, got {mimetype!r}")
-    if not data:
-        return None
-    try:
-        value = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, f"body: malformed JSON: {exc}") from None
-    if _SURROGATE_ESCAPE.search(data):  # rare: only then look for a string that is not valid Unicode
-        where = lone_surrogate(value)
-        if where is not None:
-            raise ApiError(
-                400, f"{where}: a string holds a lone surrogate escape (\\ud800 to \\udfff without its pair)"
-            )
-    return value
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def lone_surrogate(value: Any) -> Optional[str]:
-    """Where in a parsed JSON value a string (or key) cannot be encoded as UTF-8, e.g. data[0]['op']; else None."""
-    stack: List[Tuple[str, Any]] = [("data", value)]
-    while stack:
-        where, item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return where
-        elif isinstance(item, list):
-            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
-        elif isinstance(item, dict):
-            stack.extend((f"{where}[{key!r}]", key) for key in item)
-            stack.extend((f"{where}[{key!r}]", child) for key, child in item.items())
-    return None
 
 
 def id_list(body: Any, required: bool) -> Optional[List[str]]:

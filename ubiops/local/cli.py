@@ -1,6 +1,8 @@
 """The command line: `ubiops-local serve` and `ubiops-local demo` (also `python -m ubiops.local ...`)."""
 
 import argparse
+import logging
+import os
 import shlex
 import signal
 import sys
@@ -10,6 +12,10 @@ from typing import Any, List, Optional
 
 from ubiops.local.app import DEFAULT_MAX_BODY_SIZE
 from ubiops.local.config import ConfigError
+from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
+
+TOKEN_VARIABLE = "UBIOPS_LOCAL_TOKEN"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,13 +44,28 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="where requests (SQLite) and logs are kept; default: a temporary directory removed at stop",
     )
-    serve.add_argument("--token", help="API token to accept (default: a new random token)")
+    serve.add_argument(
+        "--token",
+        help=f"API token to accept (default: ${TOKEN_VARIABLE}, else a new random token); "
+        "visible to other users in the process list, prefer the variable",
+    )
     serve.add_argument(
         "--max-body-size",
         metavar="BYTES",
         type=int,
         default=DEFAULT_MAX_BODY_SIZE,
         help=f"largest request body accepted, larger ones get 413 (default {DEFAULT_MAX_BODY_SIZE})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        metavar="N",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="connections served at once; when all are taken the longest idle one is closed for a new one "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="warning", help="what is logged to stderr (default warning)"
     )
     serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
     serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
@@ -56,20 +77,35 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def configure_logging(level: str) -> None:
+    """The server logs to the `ubiops.local` logger; the command line shows it on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    logger = logging.getLogger("ubiops.local")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+
+
 def serve(args: argparse.Namespace) -> int:
     from ubiops.local.server import LocalServer
 
+    configure_logging(args.log_level)
+    token = args.token if args.token is not None else os.environ.get(TOKEN_VARIABLE) or None
+    if args.token is None and token is not None and any(c.isspace() for c in token):
+        print(f"ubiops-local: error: ${TOKEN_VARIABLE}: the token may not contain whitespace", file=sys.stderr)
+        return 2
     try:
         server = LocalServer(
             config=args.config,
             data_dir=args.data_dir,
             host=args.host,
             port=args.port,
-            token=args.token,
+            token=token,
             max_body_size=args.max_body_size,
             certfile=args.certfile,
             keyfile=args.keyfile,
             deployment_dirs=args.deployment,
+            max_connections=args.max_connections,
         )
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)
@@ -83,29 +119,36 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         server.start()
-    except (OSError, RuntimeError) as exc:
+    except Exception as exc:
         print(f"ubiops-local: error: cannot start: {exc}", file=sys.stderr)
         return 1
     try:
-        deployments = ", ".join(
-            f"{d.name} ({', '.join(v.name for v in d.versions)}; default {d.default_version})"
-            for d in server.config.deployments
-        )
-        print(
-            f"UbiOps local server at {server.url}\n"
-            f"project: {server.config.project}; deployments: {deployments}\n"
-            f"data directory: {server.data_dir}{' (temporary)' if args.data_dir is None else ''}\n"
-            f"token: {server.token}\n"
-            f"export UBIOPS_API_HOST={shlex.quote(server.url)}\n"
-            f"export UBIOPS_API_TOKEN={shlex.quote('Token ' + server.token)}\n"
-            "Ctrl-C stops the server.",
-            flush=True,
-        )
+        announce(server, temporary=args.data_dir is None)
         stopping.wait()
     finally:
-        server.stop()
+        stopped = server.stop()
+    if not stopped:
+        print("ubiops-local: error: the server did not stop cleanly (see the errors above)", file=sys.stderr)
+        return 1
     print("ubiops-local: stopped", flush=True)
     return 0
+
+
+def announce(server: Any, temporary: bool) -> None:
+    deployments = ", ".join(
+        f"{d.name} ({', '.join(v.name for v in d.versions)}; default {d.default_version})"
+        for d in server.config.deployments
+    )
+    print(
+        f"UbiOps local server at {server.url}\n"
+        f"project: {server.config.project}; deployments: {deployments}\n"
+        f"data directory: {server.data_dir}{' (temporary)' if temporary else ''}\n"
+        f"token: {server.token}\n"
+        f"export UBIOPS_API_HOST={shlex.quote(server.url)}\n"
+        f"export UBIOPS_API_TOKEN={shlex.quote('Token ' + server.token)}\n"
+        "Ctrl-C stops the server.",
+        flush=True,
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:

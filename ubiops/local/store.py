@@ -171,10 +171,8 @@ class Store:
         self._closing.set()
         self._checkpointer.join()
         with self._lock:
-            try:
+            try:  # when this fails (a full disk), the WAL keeps every commit and the next start checkpoints it
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-            except sqlite3.Error as exc:  # the WAL keeps every commit; the next start checkpoints it
-                logger.error("the final SQLite checkpoint failed (%s); the WAL file keeps the data", exc)
             finally:
                 self._db.close()
 
