@@ -143,6 +143,7 @@ class ApiClient:
             raise ApiConnectionError(
                 "Invalid response",
                 f"{endpoint.name}: the answer could not be read as {endpoint.returns.doc_type}: {err}",
+                status=response.status,  # the server answered (and acted): keep what it said
             ) from err
         if options.get("_return_http_data_only", not with_http_info):
             return data

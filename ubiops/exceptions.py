@@ -8,7 +8,7 @@
         ├── ApiValueError                bad argument value, raised before any network I/O (also a ValueError)
         ├── ApiKeyError                  (also a KeyError)
         ├── ApiAttributeError            (also an AttributeError)
-        └── ApiException                 the call reached the transport; .status .reason .body .headers .message
+        └── ApiException                 the call reached the transport; .status .reason .body .headers .message .sent
             ├── BadRequestException          400
             ├── UnauthorizedException        401
             ├── ForbiddenException           403
@@ -94,7 +94,9 @@ class ApiException(OpenApiException):
 
     ``status`` is the HTTP status (0 when no answer arrived), ``reason`` the HTTP reason phrase,
     ``body`` the raw response body as text, ``headers`` the response headers, and ``message`` the
-    server's explanation taken from its ``{"error": "..."}`` body.
+    server's explanation taken from its ``{"error": "..."}`` body. ``sent`` is True when some byte of the
+    request reached the network, so the server may have acted on it; False only when the client knows that
+    nothing was sent. An answer implies the request was sent, so it defaults to True.
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class ApiException(OpenApiException):
         body: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
         message: Optional[str] = None,
+        sent: bool = True,
     ) -> None:
         if http_resp is not None:
             status = http_resp.status if status is None else status
@@ -118,6 +121,7 @@ class ApiException(OpenApiException):
         self.body = body
         self.headers = headers
         self.message = message if message is not None else _error_message(body)
+        self.sent = sent
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -177,10 +181,16 @@ class ServiceException(ApiException):
 
 
 class ApiConnectionError(ApiException):
-    """No HTTP answer: connection refused or reset, TLS failure, or a truncated response. ``status`` is 0."""
+    """No HTTP answer: connection refused or reset, TLS failure, or a truncated response. ``status`` is 0, except
+    for an answer that arrived but could not be decoded (reason ``Invalid response``), which keeps its status.
 
-    def __init__(self, reason: str = "Connection error", message: str = "") -> None:
-        super().__init__(0, reason, message=message)
+    ``sent`` defaults to True: unless the transport knows that no byte left, the server may have acted.
+    """
+
+    def __init__(
+        self, reason: str = "Connection error", message: str = "", *, sent: bool = True, status: int = 0
+    ) -> None:
+        super().__init__(status, reason, message=message, sent=sent)
 
     def __reduce__(self) -> Any:
         return (self.__class__, (self.reason, self.message), dict(self.__dict__))

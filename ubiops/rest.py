@@ -6,18 +6,25 @@ record, per attempt and per thread, whether any byte of the request was handed t
 that (refused, connect timeout, a reset during the TLS handshake, a write that failed at once) provably left the
 server untouched, so even a create is retried; a failure after it (reset, timeout or a cut-short answer) is
 retried only for calls that are safe to repeat.
+
+A numeric ``_request_timeout`` bounds a whole attempt, not each socket read: a watchdog thread shuts the
+connection's socket down at the attempt's deadline, which ends a read that a trickling server would otherwise keep
+alive for as long as each byte arrives within the read timeout.
 """
 
 from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
 
+import heapq
 import http.client
+import itertools
 import logging
 import re
+import socket
 import ssl
 import threading
 import time
 import warnings
-from typing import Any, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -56,20 +63,86 @@ _REDIRECTS_ONLY = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0
 
 
 class _Attempt(threading.local):
-    """Per thread: has the current attempt begun its request line, and handed request bytes to the network?"""
+    """Per thread: has the current attempt begun its request line, and handed request bytes to the network?
+    ``deadline`` is the monotonic time that ends the attempt (a numeric ``_request_timeout``), else None;
+    ``watched`` the connections it put under the watchdog."""
 
     started = False
     sent = False
+    deadline: Optional[float] = None
+    watched: List[HTTPConnection]
 
 
 _attempt = _Attempt()
 
 
+class _Watchdog:
+    """Shuts down the socket of a connection still in use at its attempt's deadline, so that a blocked read ends.
+
+    One daemon thread for the process, started on first use. A connection is forgotten (under the same lock as the
+    shutdown) before it goes back to the pool, so a pooled connection that another call may take is never touched.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: Dict[HTTPConnection, float] = {}
+        self._due: List[Tuple[float, int, HTTPConnection]] = []  # a heap; entries of forgotten connections linger
+        self._order = itertools.count()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, conn: HTTPConnection, deadline: float) -> None:
+        with self._cond:
+            self._watched[conn] = deadline
+            heapq.heappush(self._due, (deadline, next(self._order), conn))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ubiops-request-timeout", daemon=True)
+                self._thread.start()
+            if self._due[0][2] is conn:
+                self._cond.notify()
+
+    def forget(self, conns: Iterable[HTTPConnection]) -> None:
+        with self._cond:
+            for conn in conns:
+                self._watched.pop(conn, None)
+            if len(self._due) > 2 * len(self._watched) + 64:  # drop what forgotten connections left behind
+                self._due = [entry for entry in self._due if self._watched.get(entry[2]) == entry[0]]
+                heapq.heapify(self._due)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    deadline, _, conn = heapq.heappop(self._due)
+                    if self._watched.get(conn) == deadline:
+                        del self._watched[conn]
+                        _shut_down(conn)
+                self._cond.wait(self._due[0][0] - now if self._due else None)
+
+
+def _shut_down(conn: HTTPConnection) -> None:
+    """End every read and write on the connection. The plain socket's shutdown, not SSLSocket's, which would also
+    drop the TLS state that the blocked reader is using; TLS in TLS (an HTTPS proxy) is left to the read timeout."""
+    sock = conn.sock
+    if isinstance(sock, socket.socket):
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+_WATCHDOG = _Watchdog()
+
+
 class _TrackedHTTPConnection(HTTPConnection):
-    """Marks the attempt as sent once a write of the request succeeded (a proxy CONNECT does not count)."""
+    """Marks the attempt as sent once a write of the request succeeded (a proxy CONNECT does not count), and puts
+    the connection under the watchdog when the attempt has a deadline."""
 
     def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
         _attempt.started = True
+        if _attempt.deadline is not None:
+            _WATCHDOG.watch(self, _attempt.deadline)
+            _attempt.watched.append(self)
         super().putrequest(method, url, *args, **kwargs)
 
     def send(self, data: Any) -> None:
@@ -85,8 +158,13 @@ class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
 class _HTTPPool(urllib3.HTTPConnectionPool):
     ConnectionCls = _TrackedHTTPConnection
 
+    def _put_conn(self, conn: Any) -> None:
+        if _attempt.deadline is not None and conn is not None:
+            _WATCHDOG.forget((conn,))  # before another call can take it from the pool
+        super()._put_conn(conn)
 
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
+
+class _HTTPSPool(_HTTPPool, urllib3.HTTPSConnectionPool):
     ConnectionCls = _TrackedHTTPSConnection
 
 
@@ -136,19 +214,10 @@ class RESTClient:
             started = time.perf_counter()
             _attempt.started = _attempt.sent = False
             try:
-                response = self.pool_manager.urlopen(
-                    method,
-                    url,
-                    body=body,
-                    headers=headers,
-                    timeout=timeout,
-                    retries=_REDIRECTS_ONLY,
-                    preload_content=preload_content,
-                    enforce_content_length=True,
-                )
+                response = self._attempt(method, url, headers, body, timeout, preload_content)
             except HTTPError as err:
                 sent = _attempt.sent
-                error = translate_error(err, method, url, sent)
+                error = translate_error(err, method, url, sent, _ran_out(timeout, started, err))
                 final = _is_final(err)
                 if final or last_try or (sent and not idempotent):
                     raise _with_note(error, _give_up_note(retry_number, sent, idempotent, final)) from err
@@ -173,8 +242,55 @@ class RESTClient:
             time.sleep(wait_or_note)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
 
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: Dict[str, str],
+        body: Optional[bytes],
+        timeout: urllib3.Timeout,
+        preload_content: bool,
+    ) -> urllib3.BaseHTTPResponse:
+        """One attempt; a ``total`` timeout is its deadline, up to the end of the body when it is preloaded."""
+        total = _total(timeout)
+        if total is not None:
+            _attempt.deadline, _attempt.watched = time.monotonic() + total, []
+        try:
+            return self.pool_manager.urlopen(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                retries=_REDIRECTS_ONLY,
+                preload_content=preload_content,
+                enforce_content_length=True,
+            )
+        finally:
+            if _attempt.deadline is not None:
+                _WATCHDOG.forget(_attempt.watched)
+                _attempt.deadline = None
+
     def close(self) -> None:
         self.pool_manager.clear()
+
+
+_TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, TimeoutError)
+
+
+def _total(timeout: urllib3.Timeout) -> Optional[float]:
+    """The whole-attempt seconds of a numeric ``_request_timeout`` (see :func:`request_timeout`), else None."""
+    total = timeout.total
+    return float(total) if isinstance(total, (int, float)) else None
+
+
+def _ran_out(timeout: urllib3.Timeout, started: float, err: HTTPError) -> Optional[float]:
+    """The whole-attempt timeout in seconds if the attempt that failed ran out of it, else None. The watchdog's
+    shutdown surfaces as a closed connection, hence the clock; a socket timeout is the same limit met first."""
+    total = _total(timeout)
+    if total is None:
+        return None
+    return total if time.perf_counter() - started >= total or isinstance(_cause(err), _TIMEOUTS) else None
 
 
 def _status_wait(
@@ -184,7 +300,10 @@ def _status_wait(
     status = response.status
     if not policy.may_retry_status(status, idempotent):
         if status in IDEMPOTENT_RETRY_STATUSES:
-            return "not retried: the server may have acted on this call, and repeating it could do it twice"
+            return (
+                "not retried: the server may have acted on this call, and repeating it could do it twice "
+                "(RetryPolicy retry_creates_on opts in)"
+            )
         return ""
     asked = retry_after_seconds(response.headers)
     if asked is not None and asked > policy.retry_after_max:
@@ -219,7 +338,7 @@ def _history_note(history: List[str]) -> str:
 def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
     if not note:
         return error
-    return type(error)(error.reason or "", f"{error.message} ({note})")
+    return type(error)(error.reason or "", f"{error.message} ({note})", sent=error.sent)
 
 
 def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str]) -> ApiException:
@@ -258,17 +377,23 @@ def _is_final(err: HTTPError) -> bool:
     )
 
 
-def translate_error(err: HTTPError, method: str, url: str, sent: bool = True) -> ApiConnectionError:
-    """The ApiException for a urllib3 error: what happened, where, and whether the request had been sent."""
+def translate_error(
+    err: HTTPError, method: str, url: str, sent: bool = True, ran_out: Optional[float] = None
+) -> ApiConnectionError:
+    """The ApiException for a urllib3 error: what happened, where, and whether the request had been sent.
+    ``ran_out``: the seconds of ``_request_timeout`` that the attempt used up, whatever error that caused."""
     cls, reason, detail = _describe(_cause(err), sent)
+    if ran_out is not None:
+        cls, reason = ApiTimeoutError, "Read timeout" if sent else "Connect timeout"
+        detail = f"no complete answer within _request_timeout ({ran_out:g} s)"
     unsent = "" if sent else "; the request was not sent"
-    return cls(reason, f"{method} {url.split('?', 1)[0]}: {detail}{unsent}")
+    return cls(reason, f"{method} {url.split('?', 1)[0]}: {detail}{unsent}", sent=sent)
 
 
 def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError], str, str]:
     if isinstance(cause, NewConnectionError):  # before ConnectTimeoutError, which it subclasses in urllib3 2
         return ApiConnectionError, "Connection failed", f"could not connect: {_text(cause)}"
-    if isinstance(cause, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
+    if isinstance(cause, _TIMEOUTS):
         if sent and not isinstance(cause, ConnectTimeoutError):
             return ApiTimeoutError, "Read timeout", "no answer within the read timeout"
         return ApiTimeoutError, "Connect timeout", "no connection within the connect timeout"
@@ -332,7 +457,8 @@ def _warn_unverified(host: str) -> None:
 
 
 def request_timeout(value: Union[None, float, Tuple[Any, Any]], connect: float, read: float) -> urllib3.Timeout:
-    """A urllib3 Timeout from ``_request_timeout``: a number is the total seconds, a pair (connect, read)."""
+    """A urllib3 Timeout from ``_request_timeout``: a number bounds the whole attempt (``total``, which the
+    watchdog enforces as a deadline), a pair (connect, read) each phase as urllib3 does."""
     if value is None:
         return urllib3.Timeout(connect=connect, read=read)
     check_request_timeout(value)

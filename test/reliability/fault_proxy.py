@@ -14,6 +14,7 @@ TLS (the default, as in front of the real service) the reset hits the handshake,
 import enum
 import http.client
 import json
+import os
 import select
 import socket
 import ssl
@@ -39,14 +40,18 @@ class Fault(enum.Enum):
     UNAVAILABLE = "503"
     SLOW = "slow response past the read timeout"
     TRUNCATED = "truncated body"
+    UNAVAILABLE_AFTER = "503 after forwarding"
+    TLS_ERROR_AFTER = "TLS failure after forwarding"
 
     @property
     def forwards(self) -> bool:
         """Whether the server sees (and acts on) the request."""
-        return self in (Fault.RESET_AFTER, Fault.SLOW, Fault.TRUNCATED)
+        return self in (Fault.RESET_AFTER, Fault.SLOW, Fault.TRUNCATED, Fault.UNAVAILABLE_AFTER, Fault.TLS_ERROR_AFTER)
 
 
 ANSWERS = {Fault.TOO_MANY_REQUESTS: 429, Fault.BAD_GATEWAY: 502, Fault.UNAVAILABLE: 503}
+#: A TLS application-data record that no key decrypts: the client's TLS layer fails on it ("bad record mac").
+BOGUS_TLS_RECORD = b"\x17\x03\x03\x00\x20" + bytes(32)
 
 
 class FaultProxy:
@@ -131,15 +136,15 @@ class FaultProxy:
             self.targets.append(target)
             if fault in ANSWERS:
                 extra = self.wait_headers if fault is not Fault.BAD_GATEWAY else []
-                message = json.dumps({"error": f"{fault.value} (injected by the fault proxy)"}).encode()
-                _send(
-                    client,
-                    _response(ANSWERS[fault], "Injected", [("Content-Type", "application/json"), *extra], message),
-                )
+                _send(client, _injected(fault, ANSWERS[fault], extra))
                 return
             answer = self._forward(method, target, headers, body)
             if fault is Fault.RESET_AFTER:
                 _reset(client)
+            elif fault is Fault.UNAVAILABLE_AFTER:  # a gateway that timed out waiting for the server's answer
+                _send(client, _injected(fault, 503, self.wait_headers))
+            elif fault is Fault.TLS_ERROR_AFTER:
+                _send_raw(client, BOGUS_TLS_RECORD)
             elif fault is Fault.SLOW:
                 select.select([client], [], [], SLOW_LIMIT)  # until the client gives up and closes
             elif fault is Fault.TRUNCATED:
@@ -201,8 +206,19 @@ def _response(status: int, reason: str, headers: List[Tuple[str, str]], payload:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
 
+def _injected(fault: Fault, status: int, headers: List[Tuple[str, str]]) -> bytes:
+    message = json.dumps({"error": f"{fault.value} (injected by the fault proxy)"}).encode()
+    return _response(status, "Injected", [("Content-Type", "application/json"), *headers], message)
+
+
 def _send(client: socket.socket, data: bytes) -> None:
     client.sendall(data)
+
+
+def _send_raw(client: socket.socket, data: bytes) -> None:
+    """Bytes on the TCP connection beneath the TLS layer (a duplicate of its descriptor), bypassing TLS."""
+    with socket.socket(fileno=os.dup(client.fileno())) as raw:
+        raw.sendall(data)
 
 
 def _reset(sock: socket.socket) -> None:

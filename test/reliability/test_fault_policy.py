@@ -60,7 +60,7 @@ def test_a_create_never_sent_is_retried_and_the_caller_learns_it_was_not_sent(fa
 
 def test_a_create_survives_several_faults_in_a_row_and_is_made_once(faulty_api, proxy, ledger, tally, caplog):
     markers = Ledger.markers(2)
-    under(proxy, tally, Fault.RESET_BEFORE, Fault.TOO_MANY_REQUESTS, Fault.UNAVAILABLE)
+    under(proxy, tally, Fault.RESET_BEFORE, Fault.TOO_MANY_REQUESTS, Fault.TOO_MANY_REQUESTS)
     created = faulty_api.batch_deployment_requests_create(PROJECT, DEPLOYMENT, markers)
     assert len(created) == 2 and proxy.pending() == 0
     assert [m[3] for m in retries(caplog)] == ["1", "2", "3"]

@@ -105,6 +105,13 @@ def test_connection_errors_have_status_0():
     assert ubiops.ApiConnectionError().args
 
 
+def test_sent_defaults_to_the_safe_assumption():
+    """Unless the transport knows nothing left, the server may have acted; every answer implies it was sent."""
+    assert ubiops.ApiConnectionError("Connection reset", "x").sent is True
+    assert ubiops.ApiConnectionError("Connection failed", "x", sent=False).sent is False
+    assert ubiops.ServiceException(http_resp=_response(503, b"{}", {}, "Unavailable")).sent is True
+
+
 def _instances():
     yield ubiops.ApiTypeError("f: `x` must be a str, got int", ["x"])
     yield ubiops.ApiValueError("f: `x` must not be empty", ["x"])
@@ -114,8 +121,9 @@ def _instances():
     for status in (400, 401, 403, 404, 409, 413, 429, 500, 503):
         cls = exception_for_status(status)
         yield cls(http_resp=_response(status, b'{"error": "why"}', {"Retry-After": "3"}, "Reason"))
-    yield ubiops.ApiConnectionError("Connection failed", "POST /x: could not connect: refused")
+    yield ubiops.ApiConnectionError("Connection failed", "POST /x: could not connect: refused", sent=False)
     yield ubiops.ApiTimeoutError("Connect timeout", "POST /x: no connection within the connect timeout")
+    yield ubiops.ApiConnectionError("Invalid response", "f: the answer could not be read as object", status=200)
 
 
 @pytest.mark.parametrize("error", list(_instances()), ids=lambda e: type(e).__name__)

@@ -11,12 +11,16 @@ from ubiops import RetryPolicy
 def test_defaults():
     policy = RetryPolicy()
     assert (policy.total, policy.backoff_factor, policy.backoff_max, policy.retry_after_max) == (3, 0.5, 30.0, 120.0)
-    assert repr(policy) == "RetryPolicy(total=3, backoff_factor=0.5, backoff_max=30.0, retry_after_max=120.0)"
+    assert policy.retry_creates_on == frozenset()
+    assert repr(policy) == (
+        "RetryPolicy(total=3, backoff_factor=0.5, backoff_max=30.0, retry_after_max=120.0, "
+        "retry_creates_on=frozenset())"
+    )
 
 
 def test_immutable():
     policy = RetryPolicy()
-    for name in ("total", "backoff_factor", "backoff_max", "retry_after_max", "new"):
+    for name in ("total", "backoff_factor", "backoff_max", "retry_after_max", "retry_creates_on", "new"):
         with pytest.raises(AttributeError, match="immutable"):
             setattr(policy, name, 1)
         with pytest.raises(AttributeError, match="immutable"):
@@ -47,6 +51,14 @@ def test_backoff_of_a_late_retry_stays_at_the_cap():
         ({"backoff_factor": -0.1}, "backoff_factor"),
         ({"backoff_max": "1"}, "backoff_max"),
         ({"retry_after_max": False}, "retry_after_max"),
+        ({"retry_creates_on": 503}, "retry_creates_on"),
+        ({"retry_creates_on": "503"}, "retry_creates_on"),
+        ({"retry_creates_on": {"503"}}, "retry_creates_on"),
+        ({"retry_creates_on": {True}}, "retry_creates_on"),
+        ({"retry_creates_on": [[503]]}, "retry_creates_on"),
+        ({"retry_creates_on": {400}}, "retry_creates_on"),
+        ({"retry_creates_on": {600}}, "retry_creates_on"),
+        ({"retry_creates_on": {499}}, "retry_creates_on"),
     ],
 )
 def test_bad_values_are_named(kwargs, name):
@@ -78,7 +90,18 @@ def test_other_statuses_never_retry(status):
 
 
 def test_creates_retry_only_when_the_server_cannot_have_acted():
-    assert [s for s in (429, 502, 503, 504) if RetryPolicy().may_retry_status(s, idempotent=False)] == [429, 503]
+    """A 503 may come from a proxy that forwarded the create: only the rate limit proves nothing was done."""
+    assert [s for s in (429, 500, 502, 503, 504) if RetryPolicy().may_retry_status(s, idempotent=False)] == [429]
+
+
+def test_creates_retry_on_the_statuses_the_caller_opts_in_to():
+    policy = RetryPolicy(retry_creates_on=[503, 503, 502])
+    assert policy.retry_creates_on == frozenset({502, 503})
+    assert [s for s in (429, 500, 502, 503, 504) if policy.may_retry_status(s, idempotent=False)] == [429, 502, 503]
+    assert policy == RetryPolicy(retry_creates_on={502, 503}) != RetryPolicy()
+    assert hash(policy) == hash(RetryPolicy(retry_creates_on=frozenset({503, 502})))
+    assert "retry_creates_on=frozenset({" in repr(policy)
+    assert pickle.loads(pickle.dumps(policy)) == policy
 
 
 def test_backoff_grows_within_bounds_and_is_capped():

@@ -76,7 +76,8 @@ class SubmitError(WorkflowError):
 
     Positions are 0-based indexes into the input. ``ids[p]`` is the request id made for position ``p`` or None.
     ``created``, ``not_created`` and ``maybe_created`` are lists of ``range``: ``maybe_created`` are positions whose
-    call got no answer after it may have reached the server (look them up before sending them again).
+    call may have reached the server (the exception's ``sent`` is True) and did not answer their ids: look them up
+    before sending them again. ``not_created`` are positions whose call was not sent or was refused with 429.
     ``items`` maps every position read but not known to be created to its input item; positions from
     ``next_position`` on were never read. ``errors`` pairs each failed range with its exception.
     """
@@ -105,7 +106,7 @@ class SubmitError(WorkflowError):
             f"not created: {ranges_text(not_created) or 'none'}",
         ]
         if maybe_created:
-            parts.append(f"maybe created (no answer, look them up before resending): {ranges_text(maybe_created)}")
+            parts.append(f"maybe created (look them up before resending): {ranges_text(maybe_created)}")
         parts.append(f"not read from the input: {self.next_position} onwards")
         super().__init__("; ".join(parts))
 

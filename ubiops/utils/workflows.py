@@ -9,9 +9,10 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optiona
 
 from ubiops.api import CoreApi
 from ubiops.api.checks import MAX_ITEMS
-from ubiops.exceptions import ApiConnectionError, ApiException, ApiTypeError
+from ubiops.exceptions import ApiException, ApiTypeError
 from ubiops.models import DeploymentRequestDetail, DeploymentRequestSingleDetail
 from ubiops.models.deployment_requests import FINAL_STATUSES
+from ubiops.retry import NOT_ACTED_STATUSES
 from ubiops.utils._progress import open_progress
 from ubiops.utils._target import Target, check_count
 from ubiops.utils.errors import (
@@ -29,10 +30,6 @@ __all__ = ["wait_for_request", "submit_requests", "collect_requests", "run_reque
 DEFAULT_BACKOFF = Backoff()
 #: Batch calls in flight at once.
 DEFAULT_CONCURRENCY = 4
-#: ApiConnectionError reasons (see ubiops.rest.translate_error) for calls that never reached the server.
-NOT_SENT_REASONS = frozenset({"Connection failed", "Connect timeout", "TLS error"})
-#: HTTP statuses after which the server has not acted on a call.
-NOT_ACTED_STATUSES = frozenset({503})
 
 
 def wait_for_request(
@@ -229,11 +226,12 @@ def _batches(inputs: Iterable[Any], size: int) -> Iterator[Tuple[range, List[Any
 
 
 def _may_have_reached_server(error: BaseException) -> bool:
-    """Whether a failed create may still have created its requests."""
-    if isinstance(error, ApiConnectionError):
-        return error.reason not in NOT_SENT_REASONS
-    if isinstance(error, ApiException) and error.status is not None:
-        return error.status >= 500 and error.status not in NOT_ACTED_STATUSES
+    """Whether a failed create may still have created its requests: the transport says whether a byte of it was
+    sent, and only a rate limit proves that a call that was sent was not carried out."""
+    if isinstance(error, ApiException):
+        return error.sent and error.status not in NOT_ACTED_STATUSES
+    if isinstance(error, WorkflowError):
+        return True  # the server answered, with the wrong number of records: it may have created any of them
     return False  # argument checks and other errors raised before sending
 
 
