@@ -96,7 +96,9 @@ class ApiException(OpenApiException):
     ``body`` the raw response body as text, ``headers`` the response headers, and ``message`` the
     server's explanation taken from its ``{"error": "..."}`` body. ``sent`` is True when some byte of the
     request reached the network, so the server may have acted on it; False only when the client knows that
-    nothing was sent. An answer implies the request was sent, so it defaults to True.
+    nothing was sent. An answer implies the request was sent, so it defaults to True. ``refused`` is True for a
+    4xx answer: the server turned the call down, so it did not carry it out (a batch with one bad item creates
+    nothing).
     """
 
     def __init__(
@@ -123,6 +125,10 @@ class ApiException(OpenApiException):
         self.message = message if message is not None else _error_message(body)
         self.sent = sent
         super().__init__(self._text())
+
+    @property
+    def refused(self) -> bool:
+        return isinstance(self.status, int) and 400 <= self.status < 500
 
     def _text(self) -> str:
         text = f"({self.status}) {self.reason or ''}".rstrip()

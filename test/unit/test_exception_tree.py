@@ -112,6 +112,13 @@ def test_sent_defaults_to_the_safe_assumption():
     assert ubiops.ServiceException(http_resp=_response(503, b"{}", {}, "Unavailable")).sent is True
 
 
+def test_refused_is_a_4xx_answer():
+    """A 4xx answer says the server turned the call down; a 5xx or no answer proves nothing."""
+    for status, refused in ((400, True), (404, True), (429, True), (499, True), (500, False), (503, False)):
+        assert exception_for_status(status)(http_resp=_response(status, b"{}", {}, "R")).refused is refused
+    assert ubiops.ApiConnectionError("Connection reset", "x").refused is False
+
+
 def _instances():
     yield ubiops.ApiTypeError("f: `x` must be a str, got int", ["x"])
     yield ubiops.ApiValueError("f: `x` must not be empty", ["x"])

@@ -64,12 +64,11 @@ def test_a_rejected_batch_stops_the_submission_and_says_what_was_created(recorde
         submit_requests(core_api, "p", "d", items, batch_size=2, concurrency=1, pace=Pace(None))
     error = caught.value
     assert error.ids == ["a", "b", None, None]
-    # the answer came after the call was sent: only a 429 proves that nothing was done
-    assert (error.created, error.not_created, error.maybe_created) == ([range(0, 2)], [], [range(2, 4)])
+    # a 400 is a refusal: the server created none of the batch
+    assert (error.created, error.not_created, error.maybe_created) == ([range(0, 2)], [range(2, 4)], [])
     assert error.items == {2: "i2", 3: "i3"} and error.next_position == 4
     assert next(items) == "i4"  # nothing beyond the failed batch was read
-    assert "created: 0-1; not created: none; maybe created (look them up before resending): 2-3; " in str(error)
-    assert "not read from the input: 4 onwards" in str(error)
+    assert "created: 0-1; not created: 2-3; not read from the input: 4 onwards" in str(error)
     assert isinstance(error.__cause__, ubiops.BadRequestException)
     core_api.api_client.close()
 

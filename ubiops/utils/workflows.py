@@ -12,7 +12,6 @@ from ubiops.api.checks import MAX_ITEMS
 from ubiops.exceptions import ApiException, ApiTypeError
 from ubiops.models import DeploymentRequestDetail, DeploymentRequestSingleDetail
 from ubiops.models.deployment_requests import FINAL_STATUSES
-from ubiops.retry import NOT_ACTED_STATUSES
 from ubiops.utils._progress import open_progress
 from ubiops.utils._target import Target, check_count
 from ubiops.utils.errors import (
@@ -227,9 +226,10 @@ def _batches(inputs: Iterable[Any], size: int) -> Iterator[Tuple[range, List[Any
 
 def _may_have_reached_server(error: BaseException) -> bool:
     """Whether a failed create may still have created its requests: the transport says whether a byte of it was
-    sent, and only a rate limit proves that a call that was sent was not carried out."""
+    sent, and a 4xx answer (a refusal: bad input, a rate limit) proves that a call that was sent was not carried
+    out. A 5xx answer or a lost connection after sending proves nothing."""
     if isinstance(error, ApiException):
-        return error.sent and error.status not in NOT_ACTED_STATUSES
+        return error.sent and not error.refused
     if isinstance(error, WorkflowError):
         return True  # the server answered, with the wrong number of records: it may have created any of them
     return False  # argument checks and other errors raised before sending
