@@ -131,6 +131,8 @@ def test_deployment_directories_get_defaults_and_their_names():
             "duplicate deployment name 'dep'",
         ),
         ({"deployments": [{"name": "dep"}]}, "version 'v1': key 'path'", "missing"),
+        # "$" would let a final newline through, and every record of the deployment would be broken JSON
+        ({"deployments": [{"name": "dep\n", "path": TOOL}]}, "key 'name'", "got 'dep\\n'"),
     ],
 )
 def test_bad_config_names_where_and_why(config, where, rule):

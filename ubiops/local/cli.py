@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 from ubiops.local.app import DEFAULT_MAX_BODY_SIZE
+from ubiops.local.backend import DEFAULT_STOP_GRACE
 from ubiops.local.config import ConfigError
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
+from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE
 
 TOKEN_VARIABLE = "UBIOPS_LOCAL_TOKEN"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -65,6 +68,29 @@ def parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_MAX_CONNECTIONS})",
     )
     serve.add_argument(
+        "--stop-grace",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_STOP_GRACE,
+        help="at a stop, how long requests in progress may still run before they end as failed "
+        f"(default {DEFAULT_STOP_GRACE:g})",
+    )
+    serve.add_argument(
+        "--max-output-size",
+        metavar="BYTES",
+        type=int,
+        default=DEFAULT_MAX_OUTPUT_SIZE,
+        help="largest output of one request, as JSON; a larger one fails the request "
+        f"(default {DEFAULT_MAX_OUTPUT_SIZE})",
+    )
+    serve.add_argument(
+        "--max-log-size",
+        metavar="BYTES",
+        type=int,
+        default=DEFAULT_MAX_LOG_SIZE,
+        help=f"size of a deployment's log file before it rotates to <name>.log.1 (default {DEFAULT_MAX_LOG_SIZE})",
+    )
+    serve.add_argument(
         "--log-level", choices=LOG_LEVELS, default="warning", help="what is logged to stderr (default warning)"
     )
     serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
@@ -106,6 +132,9 @@ def serve(args: argparse.Namespace) -> int:
             keyfile=args.keyfile,
             deployment_dirs=args.deployment,
             max_connections=args.max_connections,
+            stop_grace=args.stop_grace,
+            max_output_size=args.max_output_size,
+            max_log_size=args.max_log_size,
         )
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)

@@ -23,7 +23,7 @@ DATA_TYPES = (
 )
 IO_TYPES = ("structured", "plain")
 #: Names of projects, deployments and versions: they are path segments of the API, so no "/" and no dot-names.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: "$" lets a final newline in
 DEFAULT_PROJECT = "local"
 DEFAULT_VERSION = "v1"
 BUNDLED_DIR = Path(__file__).parent / "deployments"
@@ -288,7 +288,7 @@ class _Checker:
         return result
 
     def name(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
             raise self.fail(
                 where,
                 f"must be a name of 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit; "
