@@ -270,9 +270,11 @@ class Backend:
             self._waiters[row.id] = event
             if slot is None:
                 lane.submit([entry])
+            else:
+                lane.hold(entry)
         try:
             if slot is not None:
-                lane.run_inline(slot, entry)
+                lane.run_inline(slot, entry.ticket)
             self._await(event, lane, entry.ticket)
         finally:
             with self._lock:

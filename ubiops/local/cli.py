@@ -39,6 +39,22 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         help="a deployment package to serve with defaults (named after DIR, plain in/out, version v1); repeatable",
     )
+    _limit_options(serve)
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="warning", help="what is logged to stderr (default warning)"
+    )
+    serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
+    serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+    commands.add_parser(
+        "demo",
+        help="start a server with the bundled deployments and use it as a user would (see demo --help)",
+        add_help=False,  # demo parses its own options
+    )
+    return main
+
+
+def _limit_options(serve: argparse.ArgumentParser) -> None:
+    """Where the server listens and what it keeps, and the limits on what it takes."""
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8900, help="port to bind, 0 for a free one (default 8900)")
     serve.add_argument(
@@ -90,17 +106,6 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_LOG_SIZE,
         help=f"size of a deployment's log file before it rotates to <name>.log.1 (default {DEFAULT_MAX_LOG_SIZE})",
     )
-    serve.add_argument(
-        "--log-level", choices=LOG_LEVELS, default="warning", help="what is logged to stderr (default warning)"
-    )
-    serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
-    serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
-    commands.add_parser(
-        "demo",
-        help="start a server with the bundled deployments and use it as a user would (see demo --help)",
-        add_help=False,  # demo parses its own options
-    )
-    return main
 
 
 def configure_logging(level: str) -> None:

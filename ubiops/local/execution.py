@@ -36,7 +36,7 @@ class Execution:
         if first.deadline is None:
             first.deadline = time.monotonic() + first.timeout
         instance = self.runtime.instance_for(self.slot, first.deadline, lambda: all(t.cancelled for t in self.tickets))
-        if instance is None:
+        if instance is None or time.monotonic() >= first.deadline:  # a direct request that waited out its timeout
             self._end_unstarted(first)
             return
         if not instance.ready and instance.load_error is None:
@@ -176,7 +176,7 @@ class Execution:
         """No instance to run on (yet): the first ticket ends (cancelled, stopped or timed out)."""
         if self.runtime.stopped and not first.cancelled:
             return  # it never started: free to run again
-        self.ended.append((first, self.runtime._unserved(first)))
+        self.ended.append((first, self.runtime.unserved(first)))
         self.index = 1
         self._flush()
 

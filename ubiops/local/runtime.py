@@ -170,7 +170,7 @@ class DeploymentRuntime:
         """Run one request on a free instance, waiting for one, and return its outcome."""
         slot = self.acquire(ticket.deadline, [ticket])
         if slot is None:
-            return self._unserved(ticket)
+            return self.unserved(ticket)
         outcomes = Outcomes()
         try:
             self.execute(slot, [ticket], outcomes)
@@ -178,7 +178,7 @@ class DeploymentRuntime:
             self.release(slot)
         return outcomes.of(ticket) or stopped_outcome()
 
-    def _unserved(self, ticket: Ticket) -> Outcome:
+    def unserved(self, ticket: Ticket) -> Outcome:
         if ticket.cancelled:
             return Outcome("cancelled")
         if self._stopped:

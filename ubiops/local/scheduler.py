@@ -92,11 +92,6 @@ class Lane:
 
     # -- requests -------------------------------------------------------------------------------------------------
 
-    def idle(self) -> bool:
-        """Nothing queued: a direct request may run in its caller's thread."""
-        with self._cond:
-            return not self._queued and not self._stopping
-
     def submit(self, entries: Sequence[QueueEntry]) -> None:
         with self._cond:
             for entry in entries:
@@ -115,11 +110,14 @@ class Lane:
                 self._busy += 1
             return slot
 
-    def run_inline(self, slot: Slot, entry: QueueEntry) -> None:
-        """Run a direct request (stored as processing) on the reserved slot, in this thread."""
+    def hold(self, entry: QueueEntry) -> None:
+        """Register a direct request about to run inline, as soon as it is stored, so that a cancel finds it."""
         with self._cond:
             self._entries[entry.ticket.id] = entry
-        self._run(slot, [entry.ticket], claim=False)
+
+    def run_inline(self, slot: Slot, ticket: Ticket) -> None:
+        """Run a held direct request (stored as processing) on the reserved slot, in this thread."""
+        self._run(slot, [ticket], claim=False)
 
     def unreserve(self, slot: Slot) -> None:
         """Give back a reserved slot that was not used (storing the request failed)."""
