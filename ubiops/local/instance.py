@@ -151,7 +151,9 @@ class Instance:
 
     def terminate(self) -> None:
         """Ask the whole process group to end (SIGTERM); kill() finishes the job."""
-        self._signal_group(signal.SIGTERM)
+        with self._end_lock:
+            if not self._ended:  # once reaped, the group id may belong to someone else
+                self._signal_group(signal.SIGTERM)
 
     def kill(self, grace: float = KILL_GRACE) -> None:
         """End the process group: SIGTERM, SIGKILL after `grace` seconds, then reap; idempotent, never raises."""

@@ -269,8 +269,9 @@ class DeploymentRuntime:
         _LIVE.discard(self)
         busy = [slot for slot in self._slots if slot not in idle]
         for slot in busy:
-            if slot.instance is not None:
-                slot.instance.terminate()  # its owner sees the exit and ends the run
+            instance = slot.instance  # read once: its owner may be replacing it right now
+            if instance is not None:
+                instance.terminate()  # its owner sees the exit and ends the run
             slot.wake()
         kill_all([slot.instance for slot in idle if slot.instance is not None])
         with self._cond:
