@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ubiops.local")
 
+MAYBE_RAN = (
+    "The deployment instance broke the protocol with the server while this request was queued on it, and may have "
+    "run it; it is not run again"
+)
+
 
 class Execution:
     """The state of one execute(): which ticket runs, what ended, whether the instance is still good."""
@@ -30,6 +35,8 @@ class Execution:
         self.index = 0  # the ticket being run; the ones before it ended
         self.ended: List[Tuple[Ticket, Outcome]] = []  # not reported yet
         self.skips_sent: Set[str] = set()  # the worker was told to skip these (or never got them)
+        self.sent = False  # the chunk went to the worker
+        self.broken = False  # the worker broke the protocol: it may have run the items after the current one
 
     def go(self) -> None:
         first = self.tickets[0]
@@ -47,6 +54,7 @@ class Execution:
         unsent = {t.id for t in self.tickets if t.cancelled}
         self.skips_sent = set(unsent)
         if len(unsent) < len(self.tickets):
+            self.sent = True
             instance.send(("chunk", [(t.id, t.data, t.mode) for t in self.tickets if t.id not in unsent]))
         begin = time.monotonic()
         while self.index < len(self.tickets) and self.healthy:
@@ -62,6 +70,8 @@ class Execution:
             self.ended.append((ticket, outcome))
             self.index += 1
             begin = time.monotonic()
+        if self.healthy and instance.leftover():  # e.g. deployment code wrote frames to the pipe: not for the next run
+            self.healthy = False
         self._flush()
 
     def _wait_for(self, instance: Instance, ticket: Ticket) -> Outcome:
@@ -75,7 +85,7 @@ class Execution:
                     if outcome is not None:
                         return outcome
             except ProtocolError as exc:
-                return self._fail(
+                return self._broke(
                     f"The deployment instance broke the protocol with the server ({exc}); was "
                     "something written to its pipe?"
                 )
@@ -115,12 +125,12 @@ class Execution:
             except RecursionError:
                 return Outcome("failed", error_message="The deployment output is nested too deeply to be stored")
             except ValueError as exc:  # only a forged frame can hold this
-                return self._fail(f"The deployment instance sent an output that is not JSON ({exc})")
+                return self._broke(f"The deployment instance sent an output that is not JSON ({exc})")
         if kind == ERROR:
             return Outcome("failed", error_message=text)
         if kind == SKIPPED:
             return Outcome("cancelled")
-        return self._fail(f"The deployment instance sent an unexpected message ({kind!r})")
+        return self._broke(f"The deployment instance sent an unexpected message ({kind!r})")
 
     def _await_load(self, instance: Instance, first: Ticket) -> None:
         """The first message of a worker says whether the package loaded; after a load error the worker exits."""
@@ -155,6 +165,11 @@ class Execution:
                 self.skips_sent.add(ticket.id)
                 instance.send(("skip", ticket.id))
 
+    def _broke(self, message: str) -> Outcome:
+        """The worker's messages cannot be trusted any more: it may be past the current item already."""
+        self.broken = True
+        return self._fail(message)
+
     def _fail(self, message: str) -> Outcome:
         self.healthy = False
         return Outcome("failed", error_message=message)
@@ -186,8 +201,13 @@ class Execution:
             self.report.finished(ended)
 
     def abandon(self) -> None:
-        """After an exception: the instance may be in the middle of anything, so it goes; the started ticket fails."""
+        """After an exception: the instance may be in the middle of anything, so it goes; the tickets that ended are
+        reported (they must not run again), the started ticket fails."""
         self.healthy = False
+        try:
+            self._flush()
+        except Exception:
+            logger.exception("reporting requests %s failed", ", ".join(t.id for t, _outcome in self.ended))
         if self.index < len(self.tickets):
             ticket = self.tickets[self.index]
             self.index += 1
@@ -195,14 +215,24 @@ class Execution:
                 self.report.finished([(ticket, Outcome("failed", error_message="internal error of the local server"))])
             except Exception:
                 logger.exception("reporting request %s failed", ticket.id)
+        if self.sent:  # the worker may be running the rest of the chunk: none of it may run again
+            self.broken = True
+            try:
+                self.rest()
+            except Exception:
+                logger.exception("reporting requests %s failed", ", ".join(t.id for t in self.tickets[self.index :]))
 
     def rest(self) -> List[Ticket]:
-        """The tickets that did not start: cancelled ones are reported as such, the others may run again."""
+        """The tickets that did not start: cancelled ones are reported as such, the others may run again. After the
+        worker broke the protocol they may have run (it goes on with the chunk while it is being ended): they fail."""
         rest = list(self.tickets[self.index :])
-        cancelled = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
-        if cancelled:
-            self.report.finished(cancelled)
-        return [t for t in rest if not t.cancelled]
+        self.index = len(self.tickets)
+        ended = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
+        if self.broken:
+            ended += [(t, Outcome("failed", error_message=MAYBE_RAN)) for t in rest if not t.cancelled]
+        if ended:
+            self.report.finished(ended)
+        return [t for t in rest if not t.cancelled and not self.broken]
 
 
 class Outcomes:

@@ -102,6 +102,11 @@ class Instance:
             self._read()
         return self.exited(), bool(events.get(wake_fd))
 
+    def leftover(self) -> bool:
+        """After the last answer of a run: something more arrived (nothing of ours sends it), or the pipe closed."""
+        self.read_available()
+        return bool(self._buffer) or self._eof
+
     def read_available(self) -> None:
         """Whatever the pipe holds right now (after an exit, the last messages the worker sent)."""
         while not self._eof and self.conn.poll(0):
@@ -128,7 +133,10 @@ class Instance:
             kind = chr(buffer[4])
             if kind not in _worker.KINDS:
                 raise ProtocolError(f"a message of unknown kind {kind!r}")
-            text = bytes(buffer[5 : 4 + size]).decode("utf-8", "surrogatepass")
+            try:
+                text = bytes(buffer[5 : 4 + size]).decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError as exc:
+                raise ProtocolError(f"a message of kind {kind!r} whose text is not UTF-8 ({exc.reason})") from None
             del buffer[: 4 + size]
             yield kind, text
 
