@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ubiops.local")
 
+EXIT_AFTER_EOF = 1.0  #: seconds a worker whose pipe closed gets to be seen exiting (else it closed the pipe itself)
+
 MAYBE_RAN = (
     "The deployment instance broke the protocol with the server while this request was queued on it, and may have "
     "run it; it is not run again"
@@ -48,8 +50,12 @@ class Execution:
             return
         if not instance.ready and instance.load_error is None:
             self._await_load(instance, first)
-        if instance.load_error is not None or not self.healthy:
+        if instance.load_error is not None or not self.healthy or not instance.ready:
             self._fail_all(instance.load_error)
+            return
+        late = first.deadline is not None and first.deadline <= time.monotonic()
+        if late and not first.cancelled:  # its deadline passed while it waited: it must not start
+            self._end_unstarted(first)
             return
         unsent = {t.id for t in self.tickets if t.cancelled}
         self.skips_sent = set(unsent)
@@ -93,11 +99,19 @@ class Execution:
                 if self.runtime.stopped:
                     return self._fail(STOPPED)
                 return self._fail(f"The deployment instance died while processing the request ({instance.death()})")
+            if instance.closed:  # a worker that exits closes the pipe just before it is seen to exit
+                exited = instance.wait_exit(EXIT_AFTER_EOF)
+                if not exited:
+                    return self._broke("The deployment instance closed its pipe to the server")
+                instance.read_available()
+                continue
             if ticket.cancelled and ticket.id not in self.skips_sent:  # it runs: only ending the instance stops it
                 self.healthy = False
                 return Outcome("cancelled")
             if self.runtime.stopped:
                 return self._fail(STOPPED)
+            if ticket.deadline is not None and time.monotonic() >= ticket.deadline:  # after reading what came
+                return self._fail(timed_out(ticket.timeout).error_message or "")
             if not announced and not ticket.cancelled:  # a skipped one is not started
                 self._flush()
                 self.report.started(ticket)
@@ -108,8 +122,6 @@ class Execution:
             if woken:
                 self.slot.drain()
                 self._send_skips(instance)
-            if not exited and ticket.deadline is not None and time.monotonic() >= ticket.deadline:
-                return self._fail(timed_out(ticket.timeout).error_message or "")
 
     def _message(self, ticket: Ticket, kind: str, text: str) -> Optional[Outcome]:
         if kind == UPDATE:
@@ -149,9 +161,19 @@ class Execution:
             if exited:
                 instance.load_error = f"The deployment could not be loaded: the instance died ({instance.death()})"
                 return
-            late = first.deadline is not None and time.monotonic() >= first.deadline
-            if late or self.runtime.stopped or all(t.cancelled for t in self.tickets):
+            if instance.closed:  # see _wait_for
+                exited = instance.wait_exit(EXIT_AFTER_EOF)
+                if not exited:
+                    instance.load_error = "The deployment could not be loaded: the instance closed its pipe"
+                    self.healthy = False
+                    return
+                instance.read_available()
+                continue
+            if self.runtime.stopped:
                 self.healthy = False
+                return
+            late = first.deadline is not None and time.monotonic() >= first.deadline
+            if late or all(t.cancelled for t in self.tickets):  # the instance goes on loading for the next run
                 return
             exited, woken = instance.wait(first.deadline, self.slot.wake_fd)
             if exited:

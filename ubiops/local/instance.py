@@ -68,6 +68,7 @@ class Instance:
         self._eof = False
         self._ended = False
         self._end_lock = threading.Lock()  # kill() may come from the owner and from a stopping runtime at once
+        self._strays: Optional[List[Tuple[int, Optional[int]]]] = None  # (pid, pidfd) of the descendants, at the end
         assert self.process.stdout is not None
         self._pump = threading.Thread(
             target=log.pump, args=(self.process.stdout,), name=f"log-{context.get('deployment')}-{slot}", daemon=True
@@ -142,6 +143,24 @@ class Instance:
 
     # -- the process ----------------------------------------------------------------------------------------------
 
+    @property
+    def closed(self) -> bool:
+        """The pipe gave EOF: every process holding the worker's end closed it, so nothing can answer any more."""
+        return self._eof
+
+    def wait_exit(self, seconds: float) -> bool:
+        """Whether the process exits within `seconds`."""
+        give_up = time.monotonic() + seconds
+        while not self.exited():
+            remaining = give_up - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._pidfd is not None:
+                select.select([self._pidfd], [], [], remaining)
+            else:
+                time.sleep(min(remaining, 0.01))
+        return True
+
     def exited(self) -> bool:
         return self.process.poll() is not None if self._pidfd is None else _readable(self._pidfd)
 
@@ -159,6 +178,7 @@ class Instance:
 
     def terminate(self) -> None:
         """Ask the whole process group to end (SIGTERM); kill() finishes the job."""
+        self._collect_strays()
         self._signal_group(signal.SIGTERM)
 
     def kill(self, grace: float = KILL_GRACE) -> None:
@@ -167,6 +187,7 @@ class Instance:
             if self._ended:
                 return
             self._ended = True
+        self._collect_strays()
         if not self.exited():
             self._signal_group(signal.SIGTERM)
             give_up = time.monotonic() + grace
@@ -175,6 +196,11 @@ class Instance:
         self._signal_group(signal.SIGKILL)  # also the children that outlived the worker
         self.process.wait()
         self.close()
+        with self._end_lock:
+            for _pid, pidfd in self._strays or []:
+                if pidfd is not None:
+                    os.close(pidfd)
+            self._strays = []
 
     def close(self) -> None:
         """Close the server's ends; the worker sees its lifeline end (if it is still there to see it)."""
@@ -184,11 +210,28 @@ class Instance:
                 os.close(fd)
         self._lifeline = self._pidfd = None
 
+    def _collect_strays(self) -> None:
+        """The worker's descendants, found while it still lives (once it is gone they are nobody's children): a
+        child that left the process group (setsid, as daemons do) is ended with the group all the same."""
+        with self._end_lock:
+            if self._strays is not None or self.exited():
+                return
+            self._strays = [(pid, _pidfd(pid)) for pid in _worker.descendants(self.pid)]
+
     def _signal_group(self, signum: int) -> None:
         try:
             os.killpg(self.pid, signum)  # the worker leads its own group: its pid is the group id
         except (ProcessLookupError, PermissionError):
             pass
+        with self._end_lock:  # kill() closes the pidfds under this lock: never signal a number reused meanwhile
+            for pid, pidfd in self._strays or []:
+                try:
+                    if pidfd is not None:
+                        signal.pidfd_send_signal(pidfd, signum)
+                    else:
+                        os.kill(pid, signum)
+                except OSError:  # gone already
+                    pass
 
 
 def _pidfd(pid: int) -> Optional[int]:
