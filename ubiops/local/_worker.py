@@ -69,7 +69,33 @@ def _watch_lifeline(fd: int) -> None:
             continue
         except OSError:
             break
+    for pid in descendants(os.getpid()):  # children in a session or group of their own too
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def descendants(pid: int) -> List[int]:
+    """The processes below `pid` (from Linux's /proc/PID/task/TID/children; none where there is no such file)."""
+    found: List[int] = []
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as listing:
+                    children = [int(child) for child in listing.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += children
+            parents += children
+    return found
 
 
 def _line_buffered_output() -> None:

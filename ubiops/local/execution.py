@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ubiops.local")
 
+EXIT_AFTER_EOF = 1.0  #: seconds a worker whose pipe closed gets to be seen exiting (else it closed the pipe itself)
+
+MAYBE_RAN = (
+    "The deployment instance broke the protocol with the server while this request was queued on it, and may have "
+    "run it; it is not run again"
+)
+
 
 class Execution:
     """The state of one execute(): which ticket runs, what ended, whether the instance is still good."""
@@ -30,23 +37,30 @@ class Execution:
         self.index = 0  # the ticket being run; the ones before it ended
         self.ended: List[Tuple[Ticket, Outcome]] = []  # not reported yet
         self.skips_sent: Set[str] = set()  # the worker was told to skip these (or never got them)
+        self.sent = False  # the chunk went to the worker
+        self.broken = False  # the worker broke the protocol: it may have run the items after the current one
 
     def go(self) -> None:
         first = self.tickets[0]
         if first.deadline is None:
             first.deadline = time.monotonic() + first.timeout
         instance = self.runtime.instance_for(self.slot, first.deadline, lambda: all(t.cancelled for t in self.tickets))
-        if instance is None or time.monotonic() >= first.deadline:  # a direct request that waited out its timeout
+        if instance is None:
             self._end_unstarted(first)
             return
         if not instance.ready and instance.load_error is None:
             self._await_load(instance, first)
-        if instance.load_error is not None or not self.healthy:
+        if instance.load_error is not None or not self.healthy or not instance.ready:
             self._fail_all(instance.load_error)
+            return
+        late = first.deadline is not None and first.deadline <= time.monotonic()
+        if late and not first.cancelled:  # its deadline passed while it waited: it must not start
+            self._end_unstarted(first)
             return
         unsent = {t.id for t in self.tickets if t.cancelled}
         self.skips_sent = set(unsent)
         if len(unsent) < len(self.tickets):
+            self.sent = True
             instance.send(("chunk", [(t.id, t.data, t.mode) for t in self.tickets if t.id not in unsent]))
         begin = time.monotonic()
         while self.index < len(self.tickets) and self.healthy:
@@ -62,6 +76,8 @@ class Execution:
             self.ended.append((ticket, outcome))
             self.index += 1
             begin = time.monotonic()
+        if self.healthy and instance.leftover():  # e.g. deployment code wrote frames to the pipe: not for the next run
+            self.healthy = False
         self._flush()
 
     def _wait_for(self, instance: Instance, ticket: Ticket) -> Outcome:
@@ -75,7 +91,7 @@ class Execution:
                     if outcome is not None:
                         return outcome
             except ProtocolError as exc:
-                return self._fail(
+                return self._broke(
                     f"The deployment instance broke the protocol with the server ({exc}); was "
                     "something written to its pipe?"
                 )
@@ -83,11 +99,19 @@ class Execution:
                 if self.runtime.stopped:
                     return self._fail(STOPPED)
                 return self._fail(f"The deployment instance died while processing the request ({instance.death()})")
+            if instance.closed:  # a worker that exits closes the pipe just before it is seen to exit
+                exited = instance.wait_exit(EXIT_AFTER_EOF)
+                if not exited:
+                    return self._broke("The deployment instance closed its pipe to the server")
+                instance.read_available()
+                continue
             if ticket.cancelled and ticket.id not in self.skips_sent:  # it runs: only ending the instance stops it
                 self.healthy = False
                 return Outcome("cancelled")
             if self.runtime.stopped:
                 return self._fail(STOPPED)
+            if ticket.deadline is not None and time.monotonic() >= ticket.deadline:  # after reading what came
+                return self._fail(timed_out(ticket.timeout).error_message or "")
             if not announced and not ticket.cancelled:  # a skipped one is not started
                 self._flush()
                 self.report.started(ticket)
@@ -98,8 +122,6 @@ class Execution:
             if woken:
                 self.slot.drain()
                 self._send_skips(instance)
-            if not exited and ticket.deadline is not None and time.monotonic() >= ticket.deadline:
-                return self._fail(timed_out(ticket.timeout).error_message or "")
 
     def _message(self, ticket: Ticket, kind: str, text: str) -> Optional[Outcome]:
         if kind == UPDATE:
@@ -115,12 +137,12 @@ class Execution:
             except RecursionError:
                 return Outcome("failed", error_message="The deployment output is nested too deeply to be stored")
             except ValueError as exc:  # only a forged frame can hold this
-                return self._fail(f"The deployment instance sent an output that is not JSON ({exc})")
+                return self._broke(f"The deployment instance sent an output that is not JSON ({exc})")
         if kind == ERROR:
             return Outcome("failed", error_message=text)
         if kind == SKIPPED:
             return Outcome("cancelled")
-        return self._fail(f"The deployment instance sent an unexpected message ({kind!r})")
+        return self._broke(f"The deployment instance sent an unexpected message ({kind!r})")
 
     def _await_load(self, instance: Instance, first: Ticket) -> None:
         """The first message of a worker says whether the package loaded; after a load error the worker exits."""
@@ -139,9 +161,19 @@ class Execution:
             if exited:
                 instance.load_error = f"The deployment could not be loaded: the instance died ({instance.death()})"
                 return
-            late = first.deadline is not None and time.monotonic() >= first.deadline
-            if late or self.runtime.stopped or all(t.cancelled for t in self.tickets):
+            if instance.closed:  # see _wait_for
+                exited = instance.wait_exit(EXIT_AFTER_EOF)
+                if not exited:
+                    instance.load_error = "The deployment could not be loaded: the instance closed its pipe"
+                    self.healthy = False
+                    return
+                instance.read_available()
+                continue
+            if self.runtime.stopped:
                 self.healthy = False
+                return
+            late = first.deadline is not None and time.monotonic() >= first.deadline
+            if late or all(t.cancelled for t in self.tickets):  # the instance goes on loading for the next run
                 return
             exited, woken = instance.wait(first.deadline, self.slot.wake_fd)
             if exited:
@@ -154,6 +186,11 @@ class Execution:
             if ticket.cancelled and ticket.id not in self.skips_sent:
                 self.skips_sent.add(ticket.id)
                 instance.send(("skip", ticket.id))
+
+    def _broke(self, message: str) -> Outcome:
+        """The worker's messages cannot be trusted any more: it may be past the current item already."""
+        self.broken = True
+        return self._fail(message)
 
     def _fail(self, message: str) -> Outcome:
         self.healthy = False
@@ -186,8 +223,13 @@ class Execution:
             self.report.finished(ended)
 
     def abandon(self) -> None:
-        """After an exception: the instance may be in the middle of anything, so it goes; the started ticket fails."""
+        """After an exception: the instance may be in the middle of anything, so it goes; the tickets that ended are
+        reported (they must not run again), the started ticket fails."""
         self.healthy = False
+        try:
+            self._flush()
+        except Exception:
+            logger.exception("reporting requests %s failed", ", ".join(t.id for t, _outcome in self.ended))
         if self.index < len(self.tickets):
             ticket = self.tickets[self.index]
             self.index += 1
@@ -195,14 +237,24 @@ class Execution:
                 self.report.finished([(ticket, Outcome("failed", error_message="internal error of the local server"))])
             except Exception:
                 logger.exception("reporting request %s failed", ticket.id)
+        if self.sent:  # the worker may be running the rest of the chunk: none of it may run again
+            self.broken = True
+            try:
+                self.rest()
+            except Exception:
+                logger.exception("reporting requests %s failed", ", ".join(t.id for t in self.tickets[self.index :]))
 
     def rest(self) -> List[Ticket]:
-        """The tickets that did not start: cancelled ones are reported as such, the others may run again."""
+        """The tickets that did not start: cancelled ones are reported as such, the others may run again. After the
+        worker broke the protocol they may have run (it goes on with the chunk while it is being ended): they fail."""
         rest = list(self.tickets[self.index :])
-        cancelled = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
-        if cancelled:
-            self.report.finished(cancelled)
-        return [t for t in rest if not t.cancelled]
+        self.index = len(self.tickets)
+        ended = [(t, Outcome("cancelled")) for t in rest if t.cancelled]
+        if self.broken:
+            ended += [(t, Outcome("failed", error_message=MAYBE_RAN)) for t in rest if not t.cancelled]
+        if ended:
+            self.report.finished(ended)
+        return [t for t in rest if not t.cancelled and not self.broken]
 
 
 class Outcomes:

@@ -68,6 +68,7 @@ class Instance:
         self._eof = False
         self._ended = False
         self._end_lock = threading.Lock()  # kill() may come from the owner and from a stopping runtime at once
+        self._strays: Optional[List[Tuple[int, Optional[int]]]] = None  # (pid, pidfd) of the descendants, at the end
         assert self.process.stdout is not None
         self._pump = threading.Thread(
             target=log.pump, args=(self.process.stdout,), name=f"log-{context.get('deployment')}-{slot}", daemon=True
@@ -102,6 +103,11 @@ class Instance:
             self._read()
         return self.exited(), bool(events.get(wake_fd))
 
+    def leftover(self) -> bool:
+        """After the last answer of a run: something more arrived (nothing of ours sends it), or the pipe closed."""
+        self.read_available()
+        return bool(self._buffer) or self._eof
+
     def read_available(self) -> None:
         """Whatever the pipe holds right now (after an exit, the last messages the worker sent)."""
         while not self._eof and self.conn.poll(0):
@@ -128,11 +134,32 @@ class Instance:
             kind = chr(buffer[4])
             if kind not in _worker.KINDS:
                 raise ProtocolError(f"a message of unknown kind {kind!r}")
-            text = bytes(buffer[5 : 4 + size]).decode("utf-8", "surrogatepass")
+            try:
+                text = bytes(buffer[5 : 4 + size]).decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError as exc:
+                raise ProtocolError(f"a message of kind {kind!r} whose text is not UTF-8 ({exc.reason})") from None
             del buffer[: 4 + size]
             yield kind, text
 
     # -- the process ----------------------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """The pipe gave EOF: every process holding the worker's end closed it, so nothing can answer any more."""
+        return self._eof
+
+    def wait_exit(self, seconds: float) -> bool:
+        """Whether the process exits within `seconds`."""
+        give_up = time.monotonic() + seconds
+        while not self.exited():
+            remaining = give_up - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._pidfd is not None:
+                select.select([self._pidfd], [], [], remaining)
+            else:
+                time.sleep(min(remaining, 0.01))
+        return True
 
     def exited(self) -> bool:
         return self.process.poll() is not None if self._pidfd is None else _readable(self._pidfd)
@@ -151,9 +178,11 @@ class Instance:
 
     def terminate(self) -> None:
         """Ask the whole process group to end (SIGTERM); kill() finishes the job."""
+        self._collect_strays()
         with self._end_lock:
-            if not self._ended:  # once reaped, the group id may belong to someone else
-                self._signal_group(signal.SIGTERM)
+            ended = self._ended
+        if not ended:  # once reaped, the group id may belong to someone else
+            self._signal_group(signal.SIGTERM)
 
     def kill(self, grace: float = KILL_GRACE) -> None:
         """End the process group: SIGTERM, SIGKILL after `grace` seconds, then reap; idempotent, never raises."""
@@ -161,6 +190,7 @@ class Instance:
             if self._ended:
                 return
             self._ended = True
+        self._collect_strays()
         if not self.exited():
             self._signal_group(signal.SIGTERM)
             give_up = time.monotonic() + grace
@@ -169,6 +199,11 @@ class Instance:
         self._signal_group(signal.SIGKILL)  # also the children that outlived the worker
         self.process.wait()
         self.close()
+        with self._end_lock:
+            for _pid, pidfd in self._strays or []:
+                if pidfd is not None:
+                    os.close(pidfd)
+            self._strays = []
 
     def close(self) -> None:
         """Close the server's ends; the worker sees its lifeline end (if it is still there to see it)."""
@@ -178,11 +213,28 @@ class Instance:
                 os.close(fd)
         self._lifeline = self._pidfd = None
 
+    def _collect_strays(self) -> None:
+        """The worker's descendants, found while it still lives (once it is gone they are nobody's children): a
+        child that left the process group (setsid, as daemons do) is ended with the group all the same."""
+        with self._end_lock:
+            if self._strays is not None or self.exited():
+                return
+            self._strays = [(pid, _pidfd(pid)) for pid in _worker.descendants(self.pid)]
+
     def _signal_group(self, signum: int) -> None:
         try:
             os.killpg(self.pid, signum)  # the worker leads its own group: its pid is the group id
         except (ProcessLookupError, PermissionError):
             pass
+        with self._end_lock:  # kill() closes the pidfds under this lock: never signal a number reused meanwhile
+            for pid, pidfd in self._strays or []:
+                try:
+                    if pidfd is not None:
+                        signal.pidfd_send_signal(pidfd, signum)
+                    else:
+                        os.kill(pid, signum)
+                except OSError:  # gone already
+                    pass
 
 
 def _pidfd(pid: int) -> Optional[int]:

@@ -89,6 +89,7 @@ class LocalServer:
         self._backend: Optional[Backend] = None
         self._httpd: Optional[HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
+        self._stopping = threading.Lock()
 
     # -- public surface -------------------------------------------------------------------------------------------
 
@@ -137,6 +138,10 @@ class LocalServer:
         Never raises: a step that fails is logged and the next one runs, so the data directory is always unlocked.
         Returns False when a step failed.
         """
+        with self._stopping:  # a second stop() at once waits for the first, which then left it nothing to do
+            return self._stop()
+
+    def _stop(self) -> bool:
         httpd, self._httpd = self._httpd, None
         steps: List[Tuple[str, Callable[[], None]]] = []
         if httpd is not None:
