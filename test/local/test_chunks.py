@@ -124,3 +124,23 @@ def test_each_timeout_counts_from_the_end_of_the_item_before(sleeper: Deployment
     assert chunk.outcomes["slow"].status == "completed"
     assert chunk.outcomes["stuck"] == Outcome("failed", error_message="Request exceeded its timeout of 1 seconds")
     assert chunk.rest == ["never"]
+
+
+def test_a_request_the_worker_began_while_its_instance_was_being_ended_is_not_given_back(tmp_path: Path) -> None:
+    """The instance of a cancelled request ignores SIGTERM, so in the grace second before SIGKILL the worker finishes
+    that request and begins the next one of its chunk: that one ended mid-run, and must not run again."""
+    runtime = DeploymentRuntime(PACKAGES / "ignores_sigterm", context=CONTEXT, log_path=tmp_path / "log")
+    runtime.start()
+    try:
+        items = [("a", {"seconds": 0.4, "marker": str(tmp_path / "a")}, TIMEOUT)]
+        items += [("b", {"seconds": 30, "marker": str(tmp_path / "b")}, TIMEOUT), ("c", {"seconds": 0}, TIMEOUT)]
+        chunk = Chunk(runtime, items)
+        wait_for(tmp_path / "a")
+        chunk.cancel("a")
+        chunk.join()
+    finally:
+        runtime.stop()
+    assert (tmp_path / "b").exists(), "the worker did not begin b before it was killed"
+    assert chunk.outcomes["a"] == Outcome("cancelled")
+    assert chunk.outcomes["b"].status == "failed" and "it is not run again" in str(chunk.outcomes["b"].error_message)
+    assert chunk.rest == ["c"]

@@ -212,7 +212,11 @@ def test_stop_on_a_full_disk_logs_the_failure_and_still_unlocks(tiny_disk, caplo
     headers = {"Authorization": f"Token {server.token}", "Content-Type": "application/json"}
     url = f"{server.url}/projects/local/deployments/echo/requests/batch"
     http.request("POST", url, body=json.dumps(["x" * 3000] * 250), headers=headers)
-    time.sleep(2)  # the echo runs write their results: the WAL fills the disk
+    listing = f"{server.url}/projects/local/deployments/echo/requests?status=completed&limit=1000"
+    give_up = time.monotonic() + 30
+    while len(json.loads(http.request("GET", listing, headers=headers).data)) < 250:  # their results are in the WAL
+        assert time.monotonic() < give_up, "the 250 echo requests did not complete"
+        time.sleep(0.05)
     try:
         with open(tiny_disk / "filler", "wb") as filler:
             while True:

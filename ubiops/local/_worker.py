@@ -5,7 +5,8 @@ Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
   worker -> parent, once:   READY | LOAD_ERROR message   (after a load error the worker exits)
   parent -> worker:         ("chunk", [(request_id, JSON text of the data, request_mode), ...])
                             | ("skip", request_id)   (a cancel of a chunk item that has not started yet)
-  worker -> parent:         per item: UPDATE text* then DONE json_text | ERROR message | SKIPPED
+  worker -> parent:         per item: BEGIN (not for a chunk's first), UPDATE text*, then DONE json_text |
+                            ERROR message; or SKIPPED
 Worker messages are one kind byte and UTF-8 text in a Connection frame: the server never unpickles what deployment
 code could have written. The worker exits when the parent closes its end of the pipe, and ends its whole process
 group when the server's end of the lifeline closes (the server died). This file imports only the standard library,
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Set, Tuple
 
 USER_ID = "local"
-READY, LOAD_ERROR, UPDATE, DONE, ERROR, SKIPPED = "R", "L", "U", "D", "E", "S"
-KINDS = frozenset((READY, LOAD_ERROR, UPDATE, DONE, ERROR, SKIPPED))
+READY, LOAD_ERROR, BEGIN, UPDATE, DONE, ERROR, SKIPPED = "R", "L", "B", "U", "D", "E", "S"
+KINDS = frozenset((READY, LOAD_ERROR, BEGIN, UPDATE, DONE, ERROR, SKIPPED))
 MAX_ERROR_CHARS = 10_000  #: characters of an error message; the rest is cut, saying how much
 
 
@@ -179,12 +180,14 @@ class _Server:
             if message[0] == "skip":
                 self.skipped.add(message[1])
                 continue
-            for request_id, text, request_mode in message[1]:
+            for index, (request_id, text, request_mode) in enumerate(message[1]):
                 self.read_skips()
                 if request_id in self.skipped:
                     self.send(SKIPPED)
-                else:
-                    self.send(*self.run(request_id, text, request_mode))
+                    continue
+                if index:  # the server knows that the first one starts; of the others it must hear it
+                    self.send(BEGIN)
+                self.send(*self.run(request_id, text, request_mode))
             self.skipped.clear()
 
     def read_skips(self) -> None:

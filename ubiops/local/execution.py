@@ -8,7 +8,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from ubiops.local._worker import DONE, ERROR, LOAD_ERROR, READY, SKIPPED, UPDATE
+from ubiops.local._worker import BEGIN, DONE, ERROR, LOAD_ERROR, READY, SKIPPED, UPDATE
 from ubiops.local.instance import Instance, ProtocolError
 from ubiops.local.ticket import STOPPED, Outcome, Report, Ticket, timed_out
 
@@ -19,6 +19,10 @@ logger = logging.getLogger("ubiops.local")
 
 EXIT_AFTER_EOF = 1.0  #: seconds a worker whose pipe closed gets to be seen exiting (else it closed the pipe itself)
 
+ENDED_MID_RUN = (
+    "The deployment instance was ended (for a cancel, timeout or failure of the request before this one in its "
+    "chunk) while it ran this request; it is not run again"
+)
 MAYBE_RAN = (
     "The deployment instance broke the protocol with the server while this request was queued on it, and may have "
     "run it; it is not run again"
@@ -37,6 +41,7 @@ class Execution:
         self.index = 0  # the ticket being run; the ones before it ended
         self.ended: List[Tuple[Ticket, Outcome]] = []  # not reported yet
         self.skips_sent: Set[str] = set()  # the worker was told to skip these (or never got them)
+        self.unsent: Set[str] = set()  # cancelled before the chunk went out: not in the worker's chunk
         self.sent = False  # the chunk went to the worker
         self.broken = False  # the worker broke the protocol: it may have run the items after the current one
 
@@ -57,7 +62,7 @@ class Execution:
         if late and not first.cancelled:  # its deadline passed while it waited: it must not start
             self._end_unstarted(first)
             return
-        unsent = {t.id for t in self.tickets if t.cancelled}
+        self.unsent = unsent = {t.id for t in self.tickets if t.cancelled}
         self.skips_sent = set(unsent)
         if len(unsent) < len(self.tickets):
             self.sent = True
@@ -71,10 +76,10 @@ class Execution:
                 if ticket.deadline is None:
                     ticket.deadline = begin + ticket.timeout
                 outcome = self._wait_for(instance, ticket)
-                if not self.healthy:  # the request has stopped only once its instance has
-                    self.runtime.discard(self.slot)
             self.ended.append((ticket, outcome))
             self.index += 1
+            if not self.healthy:  # the request has stopped only once its instance has
+                self._end(instance)
             begin = time.monotonic()
         if self.healthy and instance.leftover():  # e.g. deployment code wrote frames to the pipe: not for the next run
             self.healthy = False
@@ -123,7 +128,52 @@ class Execution:
                 self.slot.drain()
                 self._send_skips(instance)
 
+    def _end(self, instance: Instance) -> None:
+        """End the instance; a request it began after the current one ended is ended too, never run again."""
+        instance.end()
+        if not self.broken:  # else what it sent cannot be trusted: the rest fail as "may have run"
+            self._settle_begun(instance)
+        self.runtime.discard(self.slot)
+
+    def _settle_begun(self, instance: Instance) -> None:
+        """Between the end of the current request and its own end, the worker may have gone on with the chunk."""
+        instance.read_available()
+        begun = False
+        ending = True  # the first answer may still be the ended request's own (it was ended as it answered)
+        try:
+            for kind, text in instance.messages():
+                if kind == UPDATE or self.index >= len(self.tickets):
+                    continue
+                if ending and kind in (DONE, ERROR):  # every later request's answer follows its BEGIN
+                    ending = False
+                    continue
+                ending = False
+                self._pass_unsent()
+                if self.index >= len(self.tickets):
+                    break
+                if kind == BEGIN:
+                    begun = True
+                    continue
+                outcome = self._message(self.tickets[self.index], kind, text) or Outcome("failed")
+                self.ended.append((self.tickets[self.index], outcome))
+                self.index += 1
+                begun = False
+        except ProtocolError:
+            self.broken = True
+            return
+        if begun and self.index < len(self.tickets):
+            self.ended.append((self.tickets[self.index], Outcome("failed", error_message=ENDED_MID_RUN)))
+            self.index += 1
+
+    def _pass_unsent(self) -> None:
+        """The worker's messages skip the requests that were never sent to it: they end cancelled."""
+        while self.index < len(self.tickets) and self.tickets[self.index].id in self.unsent:
+            self.ended.append((self.tickets[self.index], Outcome("cancelled")))
+            self.index += 1
+
     def _message(self, ticket: Ticket, kind: str, text: str) -> Optional[Outcome]:
+        if kind == BEGIN:
+            return None
         if kind == UPDATE:
             if ticket.updates is not None:
                 try:

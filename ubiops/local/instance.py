@@ -185,7 +185,13 @@ class Instance:
             self._signal_group(signal.SIGTERM)
 
     def kill(self, grace: float = KILL_GRACE) -> None:
-        """End the process group: SIGTERM, SIGKILL after `grace` seconds, then reap; idempotent, never raises."""
+        """end(), then close the server's ends."""
+        self.end(grace)
+        self.close()
+
+    def end(self, grace: float = KILL_GRACE) -> None:
+        """End the process group: SIGTERM, SIGKILL after `grace` seconds, then reap; what the worker sent before
+        stays readable. Idempotent, never raises."""
         with self._end_lock:
             if self._ended:
                 return
@@ -198,7 +204,6 @@ class Instance:
                 time.sleep(0.01)
         self._signal_group(signal.SIGKILL)  # also the children that outlived the worker
         self.process.wait()
-        self.close()
         with self._end_lock:
             for _pid, pidfd in self._strays or []:
                 if pidfd is not None:

@@ -87,8 +87,9 @@ class Lane:
         now = now_us()
         self._writer.write(finishes=[(now, now, "failed", None, NOT_STARTED, None, t.id) for t in unstarted])
         self.runtime.stop()
+        give_up = time.monotonic() + 10  # one deadline for all: a dispatcher may wait for a failing writer
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, give_up - time.monotonic()))
 
     # -- requests -------------------------------------------------------------------------------------------------
 
