@@ -2,11 +2,13 @@
 ledger that counts on the server what creates under faults really made, and the tally printed at the end."""
 
 import ssl
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from fault_proxy import FaultProxy
 from reliability_support import FAST_RETRIES, TALLY, Ledger, Tally, Tls
+from server_support import Servers
 
 import ubiops
 from ubiops.local import LocalServer, default_config
@@ -37,6 +39,14 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     return Tls(str(folder / "ca.pem"), str(folder / "cert.pem"), str(folder / "key.pem"), context)
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[Servers]:
+    """Servers started by one test, all stopped at its end (even after a failure)."""
+    running = Servers(tmp_path)
+    yield running
+    running.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ Copied in spirit from test/local/local_helpers.py (test folders do not import fr
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional
@@ -225,3 +226,30 @@ class Servers:
             except Exception:
                 pass
         kill_quietly(self.pids)
+
+
+def record_lines(path: Path) -> List[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def in_thread(target: Any, *args: Any) -> Dict[str, Any]:
+    """Runs target(*args) in a daemon thread; the dict gets "value" or "error", and "thread"."""
+    box: Dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = target(*args)
+        except BaseException as exc:  # reported by the test
+            box["error"] = exc
+
+    box["thread"] = threading.Thread(target=run, daemon=True)
+    box["thread"].start()
+    return box
+
+
+def joined(box: Dict[str, Any], timeout: float) -> Any:
+    box["thread"].join(timeout)
+    assert not box["thread"].is_alive(), f"no answer within {timeout}s"
+    if "error" in box:
+        raise AssertionError(f"the call raised {box['error']!r}")
+    return box["value"]

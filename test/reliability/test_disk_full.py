@@ -38,13 +38,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
-
-
 def fill(disk: Path) -> Path:
     """Write a filler file until the disk is full (ENOSPC)."""
     filler = disk / "filler"

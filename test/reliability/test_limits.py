@@ -2,18 +2,9 @@
 and a start_date at the epoch that must count as given."""
 
 import time
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 from server_support import Servers, config, deployment, http_for, where
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
 
 
 @pytest.mark.timeout(60)

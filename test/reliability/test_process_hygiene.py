@@ -10,20 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
 from server_support import Http, Servers, alive, config, deployment, gone_within, http_for, kill_quietly, read_pid
 
 GRACE = 10.0  #: seconds a process may take to go
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
 
 
 def start_spawning_request(servers: Servers, tmp_path: Path, timeout: int = 300, **server_kwargs: object) -> tuple:

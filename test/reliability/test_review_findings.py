@@ -8,11 +8,23 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict
 
 import psutil
 import pytest
-from server_support import PACKAGES, Servers, config, deployment, gone_within, http_for, read_pid, wait_until
+from server_support import (
+    PACKAGES,
+    Servers,
+    config,
+    deployment,
+    gone_within,
+    http_for,
+    in_thread,
+    joined,
+    read_pid,
+    record_lines,
+    wait_until,
+)
 
 from ubiops.local import scheduler
 from ubiops.local.runtime import DeploymentRuntime
@@ -21,42 +33,9 @@ from ubiops.local.ticket import Ticket
 RECORD = "RECORD_FILE"
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
-
-
 def tool(record: Path, **extra: Any) -> Dict[str, Any]:
     env = {RECORD: str(record), **extra.pop("env", {})}
     return deployment("tool", package="review_tool", environment_variables=env, **extra)
-
-
-def record_lines(path: Path) -> List[str]:
-    return path.read_text().split() if path.exists() else []
-
-
-def in_thread(target: Any, *args: Any) -> Dict[str, Any]:
-    box: Dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = target(*args)
-        except BaseException as exc:  # reported by the test
-            box["error"] = exc
-
-    box["thread"] = threading.Thread(target=run, daemon=True)
-    box["thread"].start()
-    return box
-
-
-def joined(box: Dict[str, Any], timeout: float) -> Any:
-    box["thread"].join(timeout)
-    assert not box["thread"].is_alive(), f"no answer within {timeout}s"
-    if "error" in box:
-        raise AssertionError(f"the call raised {box['error']!r}")
-    return box["value"]
 
 
 # -- 1. an exception inside execute() reran chunk items that had already ended ----------------------------------------

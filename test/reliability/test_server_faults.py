@@ -7,49 +7,26 @@ HTTP. Every call has a read timeout and every test a pytest timeout, so a hang f
 import json
 import random
 import sqlite3
-import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
-from server_support import Http, Reply, Servers, config, deployment, http_for, wait_until, where
+from server_support import (
+    Http,
+    Reply,
+    Servers,
+    config,
+    deployment,
+    http_for,
+    in_thread,
+    joined,
+    record_lines,
+    wait_until,
+    where,
+)
 
 STOP_WORD = "stop"
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    running = Servers(tmp_path)
-    yield running
-    running.close()
-
-
-def record_lines(path: Path) -> List[str]:
-    return path.read_text().split() if path.exists() else []
-
-
-def in_thread(target: Any, *args: Any) -> Dict[str, Any]:
-    """Runs target(*args) in a daemon thread; the dict gets "value" or "error", and "thread"."""
-    box: Dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = target(*args)
-        except BaseException as exc:  # reported by the test
-            box["error"] = exc
-
-    box["thread"] = threading.Thread(target=run, daemon=True)
-    box["thread"].start()
-    return box
-
-
-def joined(box: Dict[str, Any], timeout: float) -> Any:
-    box["thread"].join(timeout)
-    assert not box["thread"].is_alive(), f"no answer within {timeout}s"
-    if "error" in box:
-        raise AssertionError(f"the call raised {box['error']!r}")
-    return box["value"]
 
 
 # -- 1. graceful stop ------------------------------------------------------------------------------------------------
