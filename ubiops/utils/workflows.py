@@ -53,20 +53,38 @@ def wait_for_request(
     target = Target.of("wait_for_request", core_api, project_name, deployment_name, version)
     target.validate("deployment_requests_get", "wait_for_request", request_id=request_id)
     deadline, pace = Deadline(max_wait), pace or default_pace()
-    delays = (backoff or DEFAULT_BACKOFF).delays()
+    record = wait_until_final(target, request_id, deadline, backoff or DEFAULT_BACKOFF, pace)
+    if raise_on_failure and record.status != "completed":
+        raise RequestFailedError([(0, record)], [record])
+    return record
+
+
+def wait_until_final(
+    target: Target,
+    request_id: str,
+    deadline: Deadline,
+    backoff: Backoff,
+    pace: Pace,
+    on_poll: Optional[Callable[[DeploymentRequestSingleDetail], None]] = None,
+) -> DeploymentRequestSingleDetail:
+    """The loop of :func:`wait_for_request`: poll ``get`` with ``metadata_only`` after each wait of ``backoff`` until
+    the status is final, then fetch the record with its data. ``on_poll(record)`` sees each metadata-only record
+    (also the final one) before the loop decides what to do next; a callback that takes long delays the next poll."""
+    delays = backoff.delays()
     while True:
-        status = target.call(pace, "deployment_requests_get", request_id=request_id, metadata_only=True).status
+        polled = target.call(pace, "deployment_requests_get", request_id=request_id, metadata_only=True)
+        if on_poll is not None:
+            on_poll(polled)
+        status = polled.status
         if status in FINAL_STATUSES:
             break
         if deadline.expired():
             raise WaitTimeoutError(
-                f"request {request_id} is not final after {max_wait} s of waiting; last status: {status}",
+                f"request {request_id} is not final after {deadline.max_wait} s of waiting; last status: {status}",
                 {request_id: status},
             )
         deadline.sleep(next(delays))
     record: DeploymentRequestSingleDetail = target.call(pace, "deployment_requests_get", request_id=request_id)
-    if raise_on_failure and record.status != "completed":
-        raise RequestFailedError([(0, record)], [record])
     return record
 
 
