@@ -5,16 +5,27 @@
     UbiOpsException
     └── WorkflowError                a workflow could not finish as asked
         ├── WaitTimeoutError         max_wait passed before the requests were final (also a TimeoutError)
+        │   └── WaitTimeoutApiError  the wait_for_deployment_*request helpers' timeout: also an ApiException (504)
         ├── RequestFailedError       raise_on_failure: a request ended failed or cancelled
+        │   └── StatusError          the public client's helpers' failure (also a ValueError)
         ├── SubmitError              a batch call failed: which input positions were created, which were not
         └── StreamError              the stream reported an error or ended without a final response
 """
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ubiops.exceptions import UbiOpsException
+from ubiops.exceptions import ApiException, UbiOpsException
 
-__all__ = ["WorkflowError", "WaitTimeoutError", "RequestFailedError", "SubmitError", "StreamError", "ranges_text"]
+__all__ = [
+    "WorkflowError",
+    "WaitTimeoutError",
+    "WaitTimeoutApiError",
+    "RequestFailedError",
+    "StatusError",
+    "SubmitError",
+    "StreamError",
+    "ranges_text",
+]
 
 #: How many request ids an error message names before it says "and N more".
 SHOWN_IDS = 5
@@ -39,6 +50,31 @@ class WaitTimeoutError(WorkflowError, TimeoutError):
     @property
     def last_status(self) -> Optional[str]:
         return self.unfinished.get(self.request_id or "")
+
+
+class WaitTimeoutApiError(WaitTimeoutError, ApiException):
+    """The timeout of :func:`~ubiops.utils.wait_for_deployment_request` and its version twin.
+
+    The public client raises ``ApiException(status=504, reason="Deployment request Timeout", body="Timeout was
+    reached")`` there, so this is that ApiException (``status`` 504, the same ``reason`` and ``body``) and also a
+    :class:`WaitTimeoutError` (``.request_id``, ``.last_status``, ``.unfinished``), whose text says which request and
+    its last status.
+    """
+
+    def __init__(self, object_name: str, request_id: str, last_status: Optional[str], timeout: float) -> None:
+        self.object_name, self.timeout = object_name, timeout
+        self.unfinished = {request_id: last_status}
+        ApiException.__init__(
+            self,
+            504,
+            f"{object_name} Timeout",
+            body="Timeout was reached",
+            message=f"request {request_id} is not final after {timeout} s of waiting; last status: {last_status}",
+            sent=True,
+        )
+
+    def __reduce__(self) -> Any:
+        return (self.__class__, (self.object_name, self.request_id, self.last_status, self.timeout))
 
 
 class RequestFailedError(WorkflowError):
@@ -69,6 +105,23 @@ class RequestFailedError(WorkflowError):
     def error_message(self) -> Optional[str]:
         message = self.failures[0][1].error_message
         return None if message is None else str(message)
+
+
+class StatusError(RequestFailedError, ValueError):
+    """A request ended ``failed`` or ``cancelled`` in a helper of the public client's shape
+    (:func:`~ubiops.utils.wait_for_deployment_request`, :func:`~ubiops.utils.stream_deployment_request`).
+
+    The public client raises ``ubiops.utils.exceptions.StatusError`` (a UbiOpsException and ValueError) with the text
+    ``"Deployment request: failed: <error_message>"``; this is that class, with the same text, and also a
+    RequestFailedError, so ``.records[0]`` is the request's record and ``.error_message`` its message.
+    """
+
+    def __init__(self, message: str, record: Any) -> None:
+        super().__init__([(0, record)], [record])
+        self.args = (message,)
+
+    def __reduce__(self) -> Any:
+        return (self.__class__, (str(self), self.records[0]))
 
 
 class SubmitError(WorkflowError):
