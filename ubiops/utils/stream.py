@@ -20,7 +20,7 @@ def stream_request(
     core_api: CoreApi,
     project_name: str,
     deployment_name: str,
-    data: Union[str, dict],
+    data: Union[str, dict, list],
     version: Optional[str] = None,
     *,
     timeout: Optional[int] = None,
