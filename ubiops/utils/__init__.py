@@ -10,9 +10,28 @@ methods. See docs/Workflows.md. Example::
 
 Polling helpers stay within a calls-per-minute budget (:class:`Pace`, 240 a minute by default, shared by the
 process) and honour 429 answers. Importing this package is cheap; tqdm is imported only when progress is shown.
+
+The public UbiOps client's helpers are here by the same names and signatures (docs/Helpers.md):
+``wait_for_deployment_request``, ``wait_for_deployment_version_request``, ``stream_deployment_request`` and
+``run_local``; ``import ubiops`` makes this package reachable as ``ubiops.utils`` on first use.
 """
 
-from ubiops.utils.errors import RequestFailedError, StreamError, SubmitError, WaitTimeoutError, WorkflowError
+from ubiops.utils.compat import (
+    LogsUnavailableWarning,
+    stream_deployment_request,
+    wait_for_deployment_request,
+    wait_for_deployment_version_request,
+)
+from ubiops.utils.deployment_package import run_local
+from ubiops.utils.errors import (
+    RequestFailedError,
+    StatusError,
+    StreamError,
+    SubmitError,
+    WaitTimeoutApiError,
+    WaitTimeoutError,
+    WorkflowError,
+)
 from ubiops.utils.pace import DEFAULT_CALLS_PER_MINUTE, Backoff, Pace
 from ubiops.utils.paging import iter_requests
 from ubiops.utils.stream import stream_request
@@ -33,4 +52,11 @@ __all__ = [
     "RequestFailedError",
     "SubmitError",
     "StreamError",
+    "WaitTimeoutApiError",
+    "StatusError",
+    "wait_for_deployment_request",
+    "wait_for_deployment_version_request",
+    "stream_deployment_request",
+    "run_local",
+    "LogsUnavailableWarning",
 ]
