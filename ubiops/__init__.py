@@ -11,6 +11,8 @@ Example::
         print(core_api.deployment_requests_create("my-project", "my-deployment", {"x": 1.0}))
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ubiops._version import __version__
 from ubiops.api import CoreApi
 from ubiops.api_client import ApiClient
@@ -43,6 +45,21 @@ from ubiops.models import (
     DeploymentRequestUpdate,
 )
 from ubiops.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ubiops import utils as utils
+else:
+
+    def __getattr__(name: str) -> Any:
+        """``ubiops.utils`` after a plain ``import ubiops``, as in the public client, imported on first use only:
+        ``import ubiops`` stays as fast as it was. Once imported, the package attribute is set and this is not called
+        again."""
+        if name == "utils":
+            import importlib
+
+            return importlib.import_module("ubiops.utils")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
