@@ -1,0 +1,2 @@
+def greet(prefix, name):
+    return f"{prefix}, {name}"
