@@ -103,7 +103,7 @@ def test_the_timeout_raises_the_public_504_api_exception(core_api):
 def test_wrong_arguments_are_refused_before_any_call():
     with pytest.raises(ubiops.ApiTypeError, match=r"`client` must be a ubiops\.ApiClient or ubiops\.CoreApi"):
         wait_for_deployment_request("not a client", PROJECT, "echo", "abc")
-    with pytest.raises(ValueError, match="`max_wait`"):
+    with pytest.raises(ubiops.ApiValueError, match="wait_for_deployment_request: `timeout` must be a number"):
         wait_for_deployment_request(ubiops.CoreApi(ubiops.ApiClient()), PROJECT, "echo", "abc", timeout=-1)
 
 

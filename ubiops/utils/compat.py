@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 
 from ubiops.api import CoreApi
 from ubiops.api_client import ApiClient
-from ubiops.exceptions import ApiException, ApiTypeError, OpenApiException
+from ubiops.exceptions import ApiException, ApiTypeError, ApiValueError, OpenApiException
 from ubiops.models import DeploymentRequestCreateResponse, DeploymentRequestSingleDetail
 from ubiops.models.deployment_requests import FINAL_STATUSES
 from ubiops.utils._target import Target
@@ -178,7 +178,11 @@ def _wait(
 ) -> DeploymentRequestSingleDetail:
     target = Target.of(helper, _core_api(helper, client), project_name, deployment_name, version)
     target.validate("deployment_requests_get", helper, request_id=request_id)
-    deadline, pace = Deadline(timeout), default_pace()
+    try:
+        deadline = Deadline(timeout)
+    except ValueError:
+        raise ApiValueError(f"{helper}: `timeout` must be a number of seconds >= 0 or None, got {timeout!r}") from None
+    pace = default_pace()
     printer = None if quiet else _StatusPrinter(object_name)
     logs = _LogReader(target, request_id, pace) if stream_logs and not quiet else None
 
