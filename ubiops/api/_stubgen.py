@@ -5,11 +5,13 @@ Run after adding or changing an endpoint (and its ``Operation()`` line in ``core
     python -m ubiops.api._stubgen           # rewrite ubiops/api/core_api.pyi
     python -m ubiops.api._stubgen --check   # exit 1 if the committed stub is out of date
 
-The declarations are the ones :mod:`ubiops.api.signatures` gives the methods at run time. Each method gets two
-entries: an overload for ``async_req=True`` (an ``AsyncResult`` of the answer) and then the general declaration,
-which is exactly the run-time signature.
+The declarations are exactly the signatures :mod:`ubiops.api.signatures` gives the methods at run time, one per
+method. There is no overload for ``async_req=True`` (which returns a ``multiprocessing.pool.AsyncResult``): with
+overloads, mypy reports a bad call as "no overload variant matches" instead of naming the argument, so the stub
+declares the answer and an ``async_req=True`` caller casts (see docs/DeploymentRequests.md).
 """
 
+import builtins
 import re
 import sys
 from pathlib import Path
@@ -45,7 +47,7 @@ class CoreApi:
     def __init__(self, api_client: Optional[ApiClient] = None) -> None: ...
 '''
 #: Names the fixed part of the stub uses, besides those of the annotations.
-_FIXED = {"Callable": "typing", "Generic": "typing", "Optional": "typing", "TypeVar": "typing", "overload": "typing"}
+_FIXED = {"Callable": "typing", "Generic": "typing", "Optional": "typing", "TypeVar": "typing"}
 _FIXED.update({"Endpoint": "ubiops.api.endpoints", "ApiClient": "ubiops.api_client"})
 
 
@@ -63,22 +65,15 @@ def _argument(argument: Argument, annotation: Optional[str] = None) -> str:
     return text if argument.required else f"{text} = {argument.default!r}"
 
 
-def _method(declaration: Declaration, async_overload: bool) -> Iterator[str]:
+def _method(declaration: Declaration) -> Iterator[str]:
     lines = ["self"]
-    star = False
     for argument in declaration.arguments:
-        if argument.kind == "keyword" and not star:
+        if argument.kind == "keyword" and "*" not in lines:
             lines.append("*")
-            star = True
-        if async_overload and argument.name == "async_req":
-            lines.append(f"{argument.name}: Literal[True]")
-        else:
-            lines.append(_argument(argument))
-    returns = f"AsyncResult[{declaration.returns}]" if async_overload else declaration.returns
-    yield "    @overload"
+        lines.append(_argument(argument))
     yield f"    def {declaration.name}("
     yield from (f"        {line}," for line in lines)
-    yield f"    ) -> {returns}: ..."
+    yield f"    ) -> {declaration.returns}: ..."
 
 
 def _imports(texts: Sequence[str]) -> str:
@@ -92,7 +87,7 @@ def _imports(texts: Sequence[str]) -> str:
             modules.setdefault(signatures.NAMES[name], set()).add(name)
         elif isinstance(getattr(ubiops.models, name, None), type):
             modules.setdefault("ubiops.models", set()).add(name)
-        elif name != "None" and name not in dir(__builtins__):
+        elif not hasattr(builtins, name):
             raise ValueError(f"an annotation uses {name!r}, which is neither in signatures.NAMES nor a model")
     groups: Dict[int, List[str]] = {}  # standard library, urllib3, ubiops: as ruff's isort sorts them
     for module in sorted(modules):
@@ -109,11 +104,9 @@ def render() -> str:
     """The text of ``core_api.pyi`` for the endpoint table and the CoreApi registrations as they are now."""
     found = declarations()
     texts = [a.annotation for d in found for a in d.arguments] + [d.returns for d in found]
-    texts += ["AsyncResult", "Literal"]
     lines = [_HEADER.format(imports=_imports(texts)).rstrip("\n")]
     for declaration in found:
-        lines += list(_method(declaration, async_overload=True))
-        lines += list(_method(declaration, async_overload=False))
+        lines += list(_method(declaration))
     return "\n".join(lines) + "\n"
 
 

@@ -4,8 +4,7 @@ Do not edit: regenerate with ``python -m ubiops.api._stubgen`` (see that module)
 """
 
 from datetime import datetime
-from multiprocessing.pool import AsyncResult
-from typing import Any, Callable, Dict, Generic, List, Literal, Optional, Tuple, TypeVar, Union, overload
+from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar, Union
 
 from urllib3._collections import HTTPHeaderDict
 
@@ -34,23 +33,6 @@ class Operation(Generic[R]):
 class CoreApi:
     api_client: ApiClient
     def __init__(self, api_client: Optional[ApiClient] = None) -> None: ...
-    @overload
-    def batch_deployment_requests_create(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[Any], str, Dict[str, Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[List[DeploymentRequestBatchCreateResponse]]: ...
-    @overload
     def batch_deployment_requests_create(
         self,
         project_name: str,
@@ -66,24 +48,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[DeploymentRequestBatchCreateResponse]: ...
-    @overload
-    def batch_deployment_version_requests_create(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[Any], str, Dict[str, Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[List[DeploymentRequestBatchCreateResponse]]: ...
-    @overload
     def batch_deployment_version_requests_create(
         self,
         project_name: str,
@@ -100,22 +64,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[DeploymentRequestBatchCreateResponse]: ...
-    @overload
-    def deployment_requests_batch_cancel(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        status: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Any]: ...
-    @overload
     def deployment_requests_batch_cancel(
         self,
         project_name: str,
@@ -130,23 +78,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Any: ...
-    @overload
-    def deployment_version_requests_batch_cancel(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        status: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Any]: ...
-    @overload
     def deployment_version_requests_batch_cancel(
         self,
         project_name: str,
@@ -162,21 +93,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Any: ...
-    @overload
-    def deployment_requests_batch_delete(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Any]: ...
-    @overload
     def deployment_requests_batch_delete(
         self,
         project_name: str,
@@ -190,22 +106,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Any: ...
-    @overload
-    def deployment_version_requests_batch_delete(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Any]: ...
-    @overload
     def deployment_version_requests_batch_delete(
         self,
         project_name: str,
@@ -220,21 +120,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Any: ...
-    @overload
-    def deployment_requests_batch_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[List[DeploymentRequestDetail]]: ...
-    @overload
     def deployment_requests_batch_get(
         self,
         project_name: str,
@@ -248,22 +133,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[DeploymentRequestDetail]: ...
-    @overload
-    def deployment_version_requests_batch_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[List[DeploymentRequestDetail]]: ...
-    @overload
     def deployment_version_requests_batch_get(
         self,
         project_name: str,
@@ -278,23 +147,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[DeploymentRequestDetail]: ...
-    @overload
-    def deployment_requests_create(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[str, Dict[str, Any], List[Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[DeploymentRequestCreateResponse]: ...
-    @overload
     def deployment_requests_create(
         self,
         project_name: str,
@@ -310,24 +162,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> DeploymentRequestCreateResponse: ...
-    @overload
-    def deployment_version_requests_create(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[str, Dict[str, Any], List[Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[DeploymentRequestCreateResponse]: ...
-    @overload
     def deployment_version_requests_create(
         self,
         project_name: str,
@@ -344,21 +178,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> DeploymentRequestCreateResponse: ...
-    @overload
-    def deployment_requests_delete(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[None]: ...
-    @overload
     def deployment_requests_delete(
         self,
         project_name: str,
@@ -372,22 +191,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> None: ...
-    @overload
-    def deployment_version_requests_delete(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[None]: ...
-    @overload
     def deployment_version_requests_delete(
         self,
         project_name: str,
@@ -402,22 +205,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> None: ...
-    @overload
-    def deployment_requests_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        metadata_only: Optional[bool] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[DeploymentRequestSingleDetail]: ...
-    @overload
     def deployment_requests_get(
         self,
         project_name: str,
@@ -432,23 +219,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> DeploymentRequestSingleDetail: ...
-    @overload
-    def deployment_version_requests_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        metadata_only: Optional[bool] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[DeploymentRequestSingleDetail]: ...
-    @overload
     def deployment_version_requests_get(
         self,
         project_name: str,
@@ -464,26 +234,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> DeploymentRequestSingleDetail: ...
-    @overload
-    def deployment_requests_list(
-        self,
-        project_name: str,
-        deployment_name: str,
-        *,
-        status: Optional[str] = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
-        start_date: Optional[Union[str, datetime]] = None,
-        end_date: Optional[Union[str, datetime]] = None,
-        search_id: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[List[DeploymentRequestList]]: ...
-    @overload
     def deployment_requests_list(
         self,
         project_name: str,
@@ -502,27 +252,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[DeploymentRequestList]: ...
-    @overload
-    def deployment_version_requests_list(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        *,
-        status: Optional[str] = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
-        start_date: Optional[Union[str, datetime]] = None,
-        end_date: Optional[Union[str, datetime]] = None,
-        search_id: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[List[DeploymentRequestList]]: ...
-    @overload
     def deployment_version_requests_list(
         self,
         project_name: str,
@@ -542,22 +271,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[DeploymentRequestList]: ...
-    @overload
-    def deployment_requests_update(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        data: Union[DeploymentRequestUpdate, Dict[str, Any]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Any]: ...
-    @overload
     def deployment_requests_update(
         self,
         project_name: str,
@@ -572,23 +285,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Any: ...
-    @overload
-    def deployment_version_requests_update(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        data: Union[DeploymentRequestUpdate, Dict[str, Any]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Any]: ...
-    @overload
     def deployment_version_requests_update(
         self,
         project_name: str,
@@ -604,21 +300,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Any: ...
-    @overload
-    def deployment_requests_input_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Union[str, Dict[str, Any], List[Any]]]: ...
-    @overload
     def deployment_requests_input_get(
         self,
         project_name: str,
@@ -632,22 +313,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Union[str, Dict[str, Any], List[Any]]: ...
-    @overload
-    def deployment_version_requests_input_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Union[str, Dict[str, Any], List[Any]]]: ...
-    @overload
     def deployment_version_requests_input_get(
         self,
         project_name: str,
@@ -662,21 +327,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Union[str, Dict[str, Any], List[Any]]: ...
-    @overload
-    def deployment_requests_output_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Union[str, Dict[str, Any], List[Any]]]: ...
-    @overload
     def deployment_requests_output_get(
         self,
         project_name: str,
@@ -690,22 +340,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Union[str, Dict[str, Any], List[Any]]: ...
-    @overload
-    def deployment_version_requests_output_get(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = True,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Union[str, Dict[str, Any], List[Any]]]: ...
-    @overload
     def deployment_version_requests_output_get(
         self,
         project_name: str,
@@ -720,23 +354,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Union[str, Dict[str, Any], List[Any]]: ...
-    @overload
-    def batch_deployment_requests_create_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[Any], str, Dict[str, Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[List[DeploymentRequestBatchCreateResponse], int, HTTPHeaderDict]]: ...
-    @overload
     def batch_deployment_requests_create_with_http_info(
         self,
         project_name: str,
@@ -752,24 +369,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[DeploymentRequestBatchCreateResponse], int, HTTPHeaderDict]: ...
-    @overload
-    def batch_deployment_version_requests_create_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[Any], str, Dict[str, Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[List[DeploymentRequestBatchCreateResponse], int, HTTPHeaderDict]]: ...
-    @overload
     def batch_deployment_version_requests_create_with_http_info(
         self,
         project_name: str,
@@ -786,22 +385,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[DeploymentRequestBatchCreateResponse], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_batch_cancel_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        status: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Any, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_batch_cancel_with_http_info(
         self,
         project_name: str,
@@ -816,23 +399,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Any, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_batch_cancel_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        status: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Any, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_batch_cancel_with_http_info(
         self,
         project_name: str,
@@ -848,21 +414,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Any, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_batch_delete_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Any, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_batch_delete_with_http_info(
         self,
         project_name: str,
@@ -876,22 +427,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Any, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_batch_delete_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Any, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_batch_delete_with_http_info(
         self,
         project_name: str,
@@ -906,21 +441,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Any, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_batch_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[List[DeploymentRequestDetail], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_batch_get_with_http_info(
         self,
         project_name: str,
@@ -934,22 +454,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[DeploymentRequestDetail], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_batch_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[List[str], Tuple[str, ...]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[List[DeploymentRequestDetail], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_batch_get_with_http_info(
         self,
         project_name: str,
@@ -964,23 +468,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[DeploymentRequestDetail], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_create_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        data: Union[str, Dict[str, Any], List[Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[DeploymentRequestCreateResponse, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_create_with_http_info(
         self,
         project_name: str,
@@ -996,24 +483,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[DeploymentRequestCreateResponse, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_create_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        data: Union[str, Dict[str, Any], List[Any]],
-        *,
-        timeout: Optional[int] = None,
-        priority: Optional[int] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[DeploymentRequestCreateResponse, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_create_with_http_info(
         self,
         project_name: str,
@@ -1030,21 +499,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[DeploymentRequestCreateResponse, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_delete_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[None, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_delete_with_http_info(
         self,
         project_name: str,
@@ -1058,22 +512,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[None, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_delete_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[None, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_delete_with_http_info(
         self,
         project_name: str,
@@ -1088,22 +526,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[None, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        metadata_only: Optional[bool] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[DeploymentRequestSingleDetail, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_get_with_http_info(
         self,
         project_name: str,
@@ -1118,23 +540,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[DeploymentRequestSingleDetail, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        metadata_only: Optional[bool] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[DeploymentRequestSingleDetail, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_get_with_http_info(
         self,
         project_name: str,
@@ -1150,26 +555,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[DeploymentRequestSingleDetail, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_list_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        *,
-        status: Optional[str] = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
-        start_date: Optional[Union[str, datetime]] = None,
-        end_date: Optional[Union[str, datetime]] = None,
-        search_id: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[List[DeploymentRequestList], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_list_with_http_info(
         self,
         project_name: str,
@@ -1188,27 +573,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[DeploymentRequestList], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_list_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        version: str,
-        *,
-        status: Optional[str] = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
-        start_date: Optional[Union[str, datetime]] = None,
-        end_date: Optional[Union[str, datetime]] = None,
-        search_id: Optional[str] = None,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[List[DeploymentRequestList], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_list_with_http_info(
         self,
         project_name: str,
@@ -1228,22 +592,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[DeploymentRequestList], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_update_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        data: Union[DeploymentRequestUpdate, Dict[str, Any]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Any, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_update_with_http_info(
         self,
         project_name: str,
@@ -1258,23 +606,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Any, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_update_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        data: Union[DeploymentRequestUpdate, Dict[str, Any]],
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Any, int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_update_with_http_info(
         self,
         project_name: str,
@@ -1290,21 +621,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Any, int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_input_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_input_get_with_http_info(
         self,
         project_name: str,
@@ -1318,22 +634,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_input_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_input_get_with_http_info(
         self,
         project_name: str,
@@ -1348,21 +648,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_requests_output_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_requests_output_get_with_http_info(
         self,
         project_name: str,
@@ -1376,22 +661,6 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]: ...
-    @overload
-    def deployment_version_requests_output_get_with_http_info(
-        self,
-        project_name: str,
-        deployment_name: str,
-        request_id: str,
-        version: str,
-        *,
-        async_req: Literal[True],
-        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
-        _preload_content: bool = True,
-        _return_http_data_only: bool = False,
-        _retries: Optional[Union[int, RetryPolicy]] = None,
-        _headers: Optional[Dict[str, str]] = None,
-    ) -> AsyncResult[Tuple[Union[str, Dict[str, Any], List[Any]], int, HTTPHeaderDict]]: ...
-    @overload
     def deployment_version_requests_output_get_with_http_info(
         self,
         project_name: str,

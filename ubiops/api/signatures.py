@@ -72,10 +72,9 @@ CALL_OPTIONS: Tuple[Tuple[str, str, Any], ...] = (
 
 #: Where each name an annotation may use comes from (the stub imports them from there; :func:`signature` too).
 NAMES: Dict[str, str] = {
-    **{name: "typing" for name in ("Any", "Dict", "List", "Literal", "Optional", "Tuple", "Union")},
+    **{name: "typing" for name in ("Any", "Dict", "List", "Optional", "Tuple", "Union")},
     "datetime": "datetime",
     "HTTPHeaderDict": "urllib3._collections",  # public as urllib3.HTTPHeaderDict only from urllib3 2.0
-    "AsyncResult": "multiprocessing.pool",
     "RetryPolicy": "ubiops.retry",
 }
 _MODELS = "ubiops.models"
