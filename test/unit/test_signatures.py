@@ -53,8 +53,8 @@ def test_the_stub_check_command_says_so():
     assert result.returncode == 0, result.stderr
 
 
-def test_there_are_44_methods_and_the_stub_declares_each():
-    assert len(NAMES) == 44
+def test_the_stub_declares_every_registered_method_and_nothing_else():
+    assert len(NAMES) >= 44
     assert set(STUB) == set(NAMES) | {"__init__"}
 
 
@@ -151,7 +151,7 @@ def test_importing_ubiops_builds_no_signature():
     code = (
         "import ubiops, sys; from ubiops.api.core_api import Operation; "
         "ops = [v for v in vars(ubiops.CoreApi).values() if isinstance(v, Operation)]; "
-        "assert len(ops) == 44 and all(op._function is None for op in ops), 'built at import'; "
+        "assert ops and all(op._function is None for op in ops), 'built at import'; "
         "assert 'inspect' not in sys.modules, 'inspect imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
