@@ -60,8 +60,8 @@ def declarations() -> List[Declaration]:
     return found
 
 
-def _argument(argument: Argument, annotation: Optional[str] = None) -> str:
-    text = f"{argument.name}: {annotation or argument.annotation}"
+def _argument(argument: Argument) -> str:
+    text = f"{argument.name}: {argument.annotation}"
     return text if argument.required else f"{text} = {argument.default!r}"
 
 

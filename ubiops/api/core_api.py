@@ -58,7 +58,7 @@ class Operation(Generic[R]):
 
     def _make_function(self) -> Callable[..., R]:
         """The method as a function of ``(self, *args, **kwargs)``, named, documented and with its signature (built
-        here, on first access, so importing ubiops builds none)."""
+        here, on first access, so importing ubiops builds none; two threads racing here build equal functions)."""
         endpoint, with_http_info = self.endpoint, self.with_http_info
 
         def method(api: "CoreApi", *args: Any, **kwargs: Any) -> Any:
