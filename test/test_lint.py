@@ -19,3 +19,9 @@ def test_ruff_passes():
 def test_mypy_passes():
     result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_checks_the_module_behind_the_stub():
+    """With ``core_api.pyi`` beside it, ``mypy`` reads the stub for ``ubiops.api.core_api``: check the code too."""
+    result = _run(sys.executable, "-m", "mypy", "ubiops/api/core_api.py")
+    assert result.returncode == 0, result.stdout + result.stderr

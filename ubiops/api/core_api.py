@@ -1,9 +1,21 @@
-"""CoreApi: one method per deployment-request endpoint, each a typed name over the endpoint table."""
+"""CoreApi: one method per deployment-request endpoint, each a typed name over the endpoint table.
 
-from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar, Union, overload
+Each method's signature (parameter names, kinds, defaults, annotations) is made at run time from its endpoint
+declaration by :mod:`ubiops.api.signatures`, so ``help()``, ``inspect.signature`` and notebook completion show it.
+Type checkers read the same declarations from ``core_api.pyi``, generated from the table; after adding an endpoint
+and its ``Operation()`` line below, regenerate it with::
+
+    python -m ubiops.api._stubgen
+
+(``test/unit/test_signatures.py`` fails while the committed stub differs from what that command writes.)
+"""
+
+from types import MethodType
+from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar, Union
 
 from urllib3._collections import HTTPHeaderDict  # public as urllib3.HTTPHeaderDict only from 2.0
 
+from ubiops.api import signatures
 from ubiops.api.endpoints import BY_NAME, Endpoint
 from ubiops.api_client import ApiClient
 from ubiops.models import (
@@ -25,34 +37,41 @@ class Operation(Generic[R]):
 
     ``core_api.deployment_requests_get(project_name, deployment_name, request_id, metadata_only=True)`` checks
     its arguments, sends the call and returns the decoded answer; the ``_with_http_info`` twin returns
-    ``(data, status, headers)``.
+    ``(data, status, headers)``. On first access the operation makes a plain function carrying the endpoint's
+    signature and docstring: ``CoreApi.<name>`` is that function and ``core_api.<name>`` the bound method.
     """
 
     endpoint: Endpoint
     with_http_info: bool
+    _owner: type
+    _function: Optional[Callable[..., R]] = None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.with_http_info = name.endswith(WITH_HTTP_INFO)
         self.endpoint = BY_NAME[name[: -len(WITH_HTTP_INFO)] if self.with_http_info else name]
         self.__doc__ = _docstring(self.endpoint, self.with_http_info)
+        self._owner = owner
 
-    @overload
-    def __get__(self, api: None, owner: type) -> "Operation[R]": ...
+    def __get__(self, api: Optional["CoreApi"], owner: type) -> Callable[..., R]:
+        function = self._function or self._make_function()
+        return function if api is None else MethodType(function, api)
 
-    @overload
-    def __get__(self, api: "CoreApi", owner: type) -> Callable[..., R]: ...
+    def _make_function(self) -> Callable[..., R]:
+        """The method as a function of ``(self, *args, **kwargs)``, named, documented and with its signature (built
+        here, on first access, so importing ubiops builds none; two threads racing here build equal functions)."""
+        endpoint, with_http_info = self.endpoint, self.with_http_info
 
-    def __get__(self, api: Optional["CoreApi"], owner: type) -> Union["Operation[R]", Callable[..., R]]:
-        if api is None:
-            return self
-        endpoint, with_http_info, client = self.endpoint, self.with_http_info, api.api_client
+        def method(api: "CoreApi", *args: Any, **kwargs: Any) -> Any:
+            return api.api_client.call(endpoint, args, kwargs, with_http_info)
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return client.call(endpoint, args, kwargs, with_http_info)
-
-        call.__name__ = endpoint.name + (WITH_HTTP_INFO if with_http_info else "")
-        call.__doc__ = self.__doc__
-        return call
+        declaration = signatures.declare(endpoint, with_http_info)
+        method.__name__ = declaration.name
+        method.__qualname__ = f"{self._owner.__name__}.{declaration.name}"
+        method.__module__ = self._owner.__module__
+        method.__doc__ = self.__doc__
+        method.__signature__ = signatures.signature(declaration)  # type: ignore[attr-defined]
+        self._function = method
+        return method
 
 
 def _docstring(endpoint: Endpoint, with_http_info: bool) -> str:
@@ -65,9 +84,10 @@ def _docstring(endpoint: Endpoint, with_http_info: bool) -> str:
         f"{endpoint.method} {endpoint.path}\n\n"
         f"{endpoint.name}({required}{optional}) -> {returns}\n\n"
         f"Parameters:\n{params}\n\n"
-        "Every method also takes async_req=True (returns an object with .get()), _request_timeout (seconds, or a\n"
-        "(connect, read) pair), _preload_content=False (returns the raw urllib3 response unread),\n"
-        "_return_http_data_only and _retries (an int or a RetryPolicy for this call).\n"
+        "Every method also takes, by keyword: async_req=True (returns a multiprocessing.pool.AsyncResult at once;\n"
+        "its .get() returns the result), _request_timeout (seconds, or a (connect, read) pair),\n"
+        "_preload_content=False (returns the raw urllib3 response unread), _return_http_data_only (False: returns\n"
+        "(data, status, headers)), _retries (an int or a RetryPolicy for this call) and _headers (a dict).\n"
         "See docs/DeploymentRequests.md."
     )
 
