@@ -1,7 +1,7 @@
 """Code that runs inside one worker process of a DeploymentRuntime.
 
 Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
-  parent -> worker, once:   (package_dir, context, max_output, log_marker)   pickled, as multiprocessing's Connection sends
+  parent -> worker, once:   (package_dir, context, max_output, log_marker)   pickled, as multiprocessing sends
   worker -> parent, once:   READY | LOAD_ERROR message   (after a load error the worker exits)
   parent -> worker:         ("chunk", [(request_id, JSON text of the data, request_mode), ...])
                             | ("skip", request_id)   (a cancel of a chunk item that has not started yet)
@@ -227,7 +227,7 @@ class _Server:
         return reply
 
     def mark(self, directive: bytes) -> None:
-        """Tell the log pumps where a request begins or ends: on a line of its own, after what was printed."""
+        """Tell the log pumps where a request begins or ends, after what was printed (a line cut short ends there)."""
         for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
             try:
                 stream.flush()
