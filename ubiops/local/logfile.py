@@ -83,8 +83,9 @@ class LogFile:
         except OSError:  # e.g. the disk is full: the line is lost, the deployment goes on
             self._close()
 
-    def record(self, level: str, deployment: str, version: str, process_id: int, request_id: Optional[str],
-               text: bytes) -> None:
+    def record(
+        self, level: str, deployment: str, version: str, process_id: int, request_id: Optional[str], text: bytes
+    ) -> None:
         """Append one line of output as a record, stamped now."""
         with self._lock:
             stamp = max(time.time_ns(), self._last + 1)
@@ -92,8 +93,15 @@ class LogFile:
             prefix = f"{format_time(stamp)} {level} {deployment} {version} {process_id} {request_id or '-'} "
             self._write(prefix.encode() + text.replace(b"\n", b" ") + b"\n")
 
-    def pump(self, stream: IO[bytes], stream_name: str = "stdout", deployment: str = "-", version: str = "-",
-             process_id: int = 0, marker: bytes = b"") -> None:
+    def pump(
+        self,
+        stream: IO[bytes],
+        stream_name: str = "stdout",
+        deployment: str = "-",
+        version: str = "-",
+        process_id: int = 0,
+        marker: bytes = b"",
+    ) -> None:
         """Copy an instance's output, line by line, until every process holding the pipe is gone."""
         lines = _Lines(self, LEVELS.get(stream_name, "info"), deployment, version, process_id, marker)
         with stream:
@@ -177,8 +185,14 @@ class _Lines:
     def emit(self, text: bytes) -> None:
         text = text[:-1] if text.endswith(b"\r") else text
         for start in range(0, max(len(text), 1), MAX_LINE):
-            self.log.record(self.level, self.deployment, self.version, self.process_id, self.request_id,
-                            text[start : start + MAX_LINE])
+            self.log.record(
+                self.level,
+                self.deployment,
+                self.version,
+                self.process_id,
+                self.request_id,
+                text[start : start + MAX_LINE],
+            )
 
 
 def read_records(paths: List[Path]) -> Iterator[LogRecord]:
@@ -202,7 +216,14 @@ def parse_record(line: str) -> Optional[LogRecord]:
         parts.append("")
     stamp, level, deployment, version, process_id, request_id, text = parts
     try:
-        return LogRecord(parse_time(stamp), level, deployment, version, int(process_id),
-                         None if request_id == "-" else request_id, text)
+        return LogRecord(
+            parse_time(stamp),
+            level,
+            deployment,
+            version,
+            int(process_id),
+            None if request_id == "-" else request_id,
+            text,
+        )
     except ValueError:
         return None
