@@ -443,7 +443,7 @@ def test_stream_sends_updates_then_the_direct_response(http):
     text = response.read().decode()
     response.release_conn()
     *events, final = text.rstrip("\n").split("\n\n")
-    assert events == ["data: first", "data: two\ndata: lines", "data: last"]
+    assert events == ["data:first", "data:two\ndata:lines", "data:last"]
     body = json.loads(final)
     assert (body["status"], body["result"], body["version"]) == ("completed", "stream:first|two\nlines|last", "v1")
     assert http.record(TOOL, body["id"])["status"] == "completed"
