@@ -36,6 +36,8 @@ def error_of(reply: Any, status: int) -> str:
     assert reply.status == status, reply
     assert reply.headers["Content-Type"] == "application/json"
     body = reply.json()
+    if "error_message" in body:  # errors of /stream carry it too, for the official tools
+        assert body.pop("error_message") == body.get("error"), body
     assert set(body) == {"error"} and body["error"], body
     return str(body["error"])
 
