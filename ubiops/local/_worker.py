@@ -1,7 +1,7 @@
 """Code that runs inside one worker process of a DeploymentRuntime.
 
 Protocol on the dedicated Pipe (the deployment's stdout/stderr never touch it):
-  parent -> worker, once:   (package_dir, context, max_output)   pickled, as multiprocessing's Connection sends
+  parent -> worker, once:   (package_dir, context, max_output, log_marker)   pickled, as multiprocessing sends
   worker -> parent, once:   READY | LOAD_ERROR message   (after a load error the worker exits)
   parent -> worker:         ("chunk", [(request_id, JSON text of the data, request_mode), ...])
                             | ("skip", request_id)   (a cancel of a chunk item that has not started yet)
@@ -11,6 +11,9 @@ Worker messages are one kind byte and UTF-8 text in a Connection frame: the serv
 code could have written. The worker exits when the parent closes its end of the pipe, and ends its whole process
 group when the server's end of the lifeline closes (the server died). This file imports only the standard library,
 so the worker process can run it as a file without importing the ubiops package.
+
+Around each request the worker writes `<log_marker>B <request id>` and `<log_marker>E` lines to fds 1 and 2: the
+server's log pumps read them to know which request a line of output belongs to, and do not copy them to the log.
 """
 
 import faulthandler
@@ -43,7 +46,9 @@ def frame(kind: str, text: str = "") -> bytes:
     return kind.encode("ascii") + text.encode("utf-8", "surrogatepass")
 
 
-def main(conn: Connection, lifeline: int, package_dir: str, context: Dict[str, Any], max_output: int) -> None:
+def main(
+    conn: Connection, lifeline: int, package_dir: str, context: Dict[str, Any], max_output: int, log_marker: str = ""
+) -> None:
     """Entry point of the worker process: load the package once, then serve requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker stops (no Ctrl-C tracebacks)
     threading.Thread(target=_watch_lifeline, args=(lifeline,), daemon=True).start()
@@ -57,7 +62,7 @@ def main(conn: Connection, lifeline: int, package_dir: str, context: Dict[str, A
         conn.send_bytes(frame(LOAD_ERROR, cap_text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)))
         return
     conn.send_bytes(frame(READY))
-    _Server(conn, deployment, max_output).serve()
+    _Server(conn, deployment, max_output, log_marker.encode("utf-8")).serve()
 
 
 def _watch_lifeline(fd: int) -> None:
@@ -156,8 +161,9 @@ def _takes_context(method: Callable[..., Any]) -> bool:
 class _Server:
     """Runs the chunks the parent sends, item after item, on the loaded Deployment."""
 
-    def __init__(self, conn: Connection, deployment: Any, max_output: int) -> None:
+    def __init__(self, conn: Connection, deployment: Any, max_output: int, log_marker: bytes = b"") -> None:
         self.conn = conn
+        self.log_marker = log_marker
         self.max_output = max_output
         request = getattr(deployment, "request", None)
         requests = getattr(deployment, "requests", None)
@@ -209,6 +215,7 @@ class _Server:
 
     def run(self, request_id: str, text: str, request_mode: str) -> Tuple[str, str]:
         context = {"id": request_id, "request_mode": request_mode, "user_id": USER_ID, "streaming_update": self.update}
+        self.mark(b"B " + request_id.encode("utf-8", "replace"))
         try:
             output = self.dispatch(json.loads(text), context)
         except Exception as exc:  # deployment errors fail the request, the instance stays up
@@ -216,9 +223,18 @@ class _Server:
             reply = (ERROR, cap_text(str(exc) or type(exc).__name__))
         else:
             reply = self.encode(output)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        self.mark(b"E")
         return reply
+
+    def mark(self, directive: bytes) -> None:
+        """Tell the log pumps where a request begins or ends, after what was printed (a line cut short ends there)."""
+        for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+            try:
+                stream.flush()
+                if self.log_marker:
+                    os.write(fd, self.log_marker + directive + b"\n")
+            except (OSError, ValueError):  # deployment code closed or replaced its output: no marker then
+                pass
 
     def encode(self, output: Any) -> Tuple[str, str]:
         try:

@@ -17,6 +17,9 @@ from werkzeug.wrappers import Request, Response
 
 from ubiops.local.backend import Backend
 from ubiops.local.http_body import parse_body
+from ubiops.local.logquery import LIMIT as LOGS_LIMIT
+from ubiops.local.logquery import parse_moment
+from ubiops.local.metadata import not_emulated
 from ubiops.local.records import (
     JsonText,
     compact_json,
@@ -54,6 +57,19 @@ PREFIXES = (
     f"{BASE}/projects/<project>/deployments/<deployment>/requests",
     f"{BASE}/projects/<project>/deployments/<deployment>/versions/<version>/requests",
 )
+#: Read-only metadata and logs: (endpoint, method, path below /v2.1). Other methods on the metadata paths exist on
+#: the platform (create, update, delete): they answer 501.
+METADATA: Tuple[Tuple[str, str, str], ...] = (
+    ("user_get", "GET", "/user"),
+    ("projects_list", "GET", "/projects"),
+    ("projects_get", "GET", "/projects/<project>"),
+    ("deployments_list", "GET", "/projects/<project>/deployments"),
+    ("deployments_get", "GET", "/projects/<project>/deployments/<deployment>"),
+    ("versions_list", "GET", "/projects/<project>/deployments/<deployment>/versions"),
+    ("versions_get", "GET", "/projects/<project>/deployments/<deployment>/versions/<version>"),
+    ("logs_list", "GET", "/projects/<project>/logs"),
+    ("logs_list_old", "POST", "/projects/<project>/logs"),
+)
 
 
 def url_map() -> Map:
@@ -63,6 +79,7 @@ def url_map() -> Map:
         for prefix in PREFIXES
         for endpoint, method, suffix in ENDPOINTS
     ]
+    rules += [Rule(BASE + path, endpoint=endpoint, methods=[method]) for endpoint, method, path in METADATA]
     return Map(rules, merge_slashes=False, redirect_defaults=False)
 
 
@@ -145,16 +162,18 @@ def error_response(status: int, message: str, headers: Optional[Dict[str, str]] 
 
 
 def server_sent_events(events: Iterable[Union[str, StoredRequest]]) -> Iterator[bytes]:
-    """Updates as `data:` events, then the final record as one JSON line; the empty first chunk sends the headers."""
+    """Updates as `data:<text>` events (no space: the official tools strip exactly `data:`), then the final record
+    as one JSON line; the empty first chunk sends the headers. An error carries `error_message` too, which the
+    official tools read."""
     yield b""
     try:
         for event in events:
             if isinstance(event, str):
-                yield ("".join(f"data: {line}\n" for line in event.split("\n")) + "\n").encode("utf-8")
+                yield ("".join(f"data:{line}\n" for line in event.split("\n")) + "\n").encode("utf-8")
             else:
                 yield (direct_record(event) + "\n").encode("utf-8")
     except ApiError as exc:
-        yield (compact_json({"error": exc.message}) + "\n").encode("utf-8")
+        yield (compact_json({"error": exc.message, "error_message": exc.message}) + "\n").encode("utf-8")
 
 
 Handler = Callable[..., Response]
@@ -169,6 +188,7 @@ class App:
         self._authorization = f"Token {token}".encode()
         self._map = url_map()
         self._handlers: Dict[str, Handler] = {name: getattr(self, name) for name, _, _ in ENDPOINTS}
+        self._metadata: Dict[str, Handler] = {name: getattr(self, name) for name, _, _ in METADATA}
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
@@ -177,6 +197,8 @@ class App:
         except ApiError as exc:
             headers = {"WWW-Authenticate": "Token"} if exc.status == 401 else None
             response = error_response(exc.status, exc.message, headers)
+            if exc.status >= 400 and request.path.endswith("/requests/stream"):  # what the official tools read
+                response = json_response({"error": exc.message, "error_message": exc.message}, exc.status, headers)
         except MethodNotAllowed as exc:
             allowed = sorted(set(exc.valid_methods or []) - {"HEAD"})
             response = error_response(
@@ -199,17 +221,77 @@ class App:
         path = urlsplit(raw).path if raw else request.path
         if path != f"{BASE}/status":
             self.authenticate(request)
-        endpoint, matched = self._map.bind_to_environ(request.environ).match(path_info=path)
+        adapter = self._map.bind_to_environ(request.environ)
+        try:
+            endpoint, matched = adapter.match(path_info=path)
+        except NotFound:
+            raise self._not_emulated(request.method, path) from None
+        except MethodNotAllowed:
+            try:  # another method on a metadata path: the platform has it (create, update, delete), we do not
+                other, _ = adapter.match(path_info=path, method="GET")
+            except HTTPException:
+                other = None
+            if other in self._metadata and other not in ("logs_list", "logs_list_old"):
+                raise self._not_emulated(request.method, path) from None
+            raise
         args = {name: unquote(value) for name, value in matched.items()}
         if endpoint == "status":
             return json_response({"status": "ok"})
+        if endpoint in self._metadata:
+            return self._metadata[str(endpoint)](request, **args)
         return self._handlers[str(endpoint)](request, args.pop("project"), args.pop("deployment"), **args)
+
+    def _not_emulated(self, method: str, path: str) -> ApiError:
+        if not path.startswith(BASE + "/"):
+            return ApiError(404, f"no such endpoint: {method} {path}")
+        segments = [unquote(segment) for segment in path[len(BASE) + 1 :].split("/")]
+        return not_emulated(method, segments, self.backend.metadata)
 
     def authenticate(self, request: Request) -> None:
         given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, self._authorization):
             reason = "missing" if not given else "wrong"
             raise ApiError(401, f"Authorization: {reason} token; send the header 'Authorization: Token <token>'")
+
+    # -- read-only metadata and logs ----------------------------------------------------------------------------
+
+    def user_get(self, request: Request) -> Response:
+        return json_response(self.backend.metadata.user())
+
+    def projects_list(self, request: Request) -> Response:
+        return json_response(self.backend.metadata.projects())
+
+    def projects_get(self, request: Request, project: str) -> Response:
+        self.backend.metadata.check_project(project)
+        return json_response(self.backend.metadata.project())
+
+    def deployments_list(self, request: Request, project: str) -> Response:
+        return json_response(self.backend.metadata.deployments(project, request.args.get("labels")))
+
+    def deployments_get(self, request: Request, project: str, deployment: str) -> Response:
+        metadata = self.backend.metadata
+        return json_response(metadata.deployment(metadata.find_deployment(project, deployment)))
+
+    def versions_list(self, request: Request, project: str, deployment: str) -> Response:
+        return json_response(self.backend.metadata.versions(project, deployment, request.args.get("labels")))
+
+    def versions_get(self, request: Request, project: str, deployment: str, version: str) -> Response:
+        metadata = self.backend.metadata
+        return json_response(metadata.version(*metadata.find_version(project, deployment, version)))
+
+    def logs_list(self, request: Request, project: str) -> Response:
+        records = self.backend.logs(
+            project,
+            query=request.args.get("query"),
+            start=parse_moment("start", request.args.get("start")),
+            end=parse_moment("end", request.args.get("end")),
+            limit=query_int(request, "limit", LOGS_LIMIT),
+        )
+        return json_response(records)
+
+    def logs_list_old(self, request: Request, project: str) -> Response:
+        body = parse_body(request, self.max_body_size, text_allowed=False)
+        return json_response(self.backend.logs_old(project, body))
 
     # -- endpoints (version is None at deployment level) ------------------------------------------------------------
 

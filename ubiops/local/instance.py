@@ -11,6 +11,7 @@ hold one kind byte and UTF-8 text: nothing the worker sends is unpickled here.
 """
 
 import os
+import secrets
 import select
 import signal
 import struct
@@ -52,7 +53,7 @@ class Instance:
                 pass_fds=(child.fileno(), lifeline_read),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.PIPE,
                 start_new_session=True,
             )
         except BaseException:
@@ -69,12 +70,21 @@ class Instance:
         self._ended = False
         self._end_lock = threading.Lock()  # kill() may come from the owner and from a stopping runtime at once
         self._strays: Optional[List[Tuple[int, Optional[int]]]] = None  # (pid, pidfd) of the descendants, at the end
-        assert self.process.stdout is not None
-        self._pump = threading.Thread(
-            target=log.pump, args=(self.process.stdout,), name=f"log-{context.get('deployment')}-{slot}", daemon=True
-        )
-        self._pump.start()
-        self.send((str(package_dir), {**context, "process_id": slot}, max_output))  # if it died, wait() sees that
+        # stdout and stderr: one pump each, which follows the worker's request markers (see logfile.py)
+        marker = f"\x1bubiops-local-{secrets.token_hex(8)}:"
+        self._pumps = []
+        for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr)):
+            assert stream is not None
+            pump = threading.Thread(
+                target=log.pump,
+                args=(stream, name, str(context.get("deployment")), str(context.get("version")), slot, marker.encode()),
+                name=f"log-{context.get('deployment')}-{slot}-{name}",
+                daemon=True,
+            )
+            pump.start()
+            self._pumps.append(pump)
+        # if it died, wait() sees that
+        self.send((str(package_dir), {**context, "process_id": slot}, max_output, marker))
 
     # -- sending and receiving ----------------------------------------------------------------------------------
 
