@@ -1,14 +1,16 @@
 """ApiClient: the one request path every endpoint goes through: check -> serialize -> send -> deserialize."""
 
 import threading
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from ubiops._version import __version__
-from ubiops.api.endpoints import Endpoint
 from ubiops.configuration import DIRECT_REQUEST_TIMEOUT_MARGIN, Configuration
 from ubiops.exceptions import ApiConnectionError, ApiTypeError, ApiValueError
 from ubiops.rest import RESTClient, check_request_timeout, request_timeout
 from ubiops.retry import RetryPolicy
+
+if TYPE_CHECKING:  # ubiops.api builds on this module, never the other way round
+    from ubiops.api.endpoints import Endpoint
 
 __all__ = ["ApiClient", "CALL_OPTIONS"]
 
@@ -102,7 +104,7 @@ class ApiClient:
                 self._pool = ThreadPool(self.pool_threads)
             return self._pool
 
-    def call(self, endpoint: Endpoint, args: Tuple[Any, ...], kwargs: Dict[str, Any], with_http_info: bool) -> Any:
+    def call(self, endpoint: "Endpoint", args: Tuple[Any, ...], kwargs: Dict[str, Any], with_http_info: bool) -> Any:
         """Check the arguments, then send the call now, or on the thread pool when ``async_req=True``."""
         options = {name: kwargs.pop(name) for name in CALL_OPTIONS.intersection(kwargs)}
         values = endpoint.bind(args, kwargs)
@@ -113,7 +115,7 @@ class ApiClient:
             return self.pool.apply_async(self._send, (endpoint, values, options, with_http_info))
         return self._send(endpoint, values, options, with_http_info)
 
-    def _send(self, endpoint: Endpoint, values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
+    def _send(self, endpoint: "Endpoint", values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
         configuration = self.configuration
         prepared = endpoint.prepare(values)
         extra = options.get("_headers") or {}
