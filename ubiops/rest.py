@@ -55,8 +55,6 @@ from ubiops.retry import IDEMPOTENT_RETRY_STATUSES, NOT_ACTED_STATUSES, RetryPol
 
 __all__ = ["RESTClient", "translate_error", "request_timeout", "check_request_timeout"]
 
-logger = logging.getLogger("ubiops")
-
 #: urllib3 follows redirects (dropping Authorization on a change of host) but retries nothing itself:
 #: retrying is decided in :meth:`RESTClient.request`, which knows whether the call is safe to repeat.
 _REDIRECTS_ONLY = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_redirect=False)
@@ -172,6 +170,8 @@ class RESTClient:
     """Sends prepared requests over one pooled urllib3 manager; safe to share between threads."""
 
     def __init__(self, configuration: Configuration) -> None:
+        #: Read at each log line, so switching ``debug`` later takes effect at once.
+        self.configuration = configuration
         pool_args: Dict[str, Any] = {"num_pools": 4, "maxsize": configuration.connection_pool_maxsize}
         if configuration.verify_ssl:
             pool_args["cert_reqs"] = "CERT_REQUIRED"
@@ -224,11 +224,11 @@ class RESTClient:
                 if sent:
                     history.append(error.reason or "")
                 wait = policy.backoff(retry_number)
-                _log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
+                self._log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
                 time.sleep(wait)
                 continue
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s -> %s in %.1f ms", where, response.status, (time.perf_counter() - started) * 1e3)
+            elapsed_ms = (time.perf_counter() - started) * 1e3
+            self.configuration.log(logging.DEBUG, "%s -> %s in %.1f ms", where, response.status, elapsed_ms)
             if 200 <= response.status < 300:
                 return response
             wait_or_note = _status_wait(response, policy, idempotent, retry_number)
@@ -237,7 +237,7 @@ class RESTClient:
                 raise _status_error(response, note, history)
             if response.status not in NOT_ACTED_STATUSES:
                 history.append(f"HTTP {response.status}")
-            _log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
+            self._log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
             response.drain_conn()
             time.sleep(wait_or_note)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
@@ -270,6 +270,17 @@ class RESTClient:
             if _attempt.deadline is not None:
                 _WATCHDOG.forget(_attempt.watched)
                 _attempt.deadline = None
+
+    def _log_retry(self, where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
+        self.configuration.log(
+            logging.INFO,
+            "Retrying %s after %s (retry %d of %d) in %.2f s",
+            where,
+            reason,
+            retry_number + 1,
+            policy.total,
+            wait,
+        )
 
     def close(self) -> None:
         self.pool_manager.clear()
@@ -431,10 +442,6 @@ def _text(cause: BaseException) -> str:
 
 def _detail(error: ApiConnectionError) -> str:
     return (error.message or "").split(": ", 1)[-1]
-
-
-def _log_retry(where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
-    logger.info("Retrying %s after %s (retry %d of %d) in %.2f s", where, reason, retry_number + 1, policy.total, wait)
 
 
 def _certifi_bundle() -> str:

@@ -1,6 +1,7 @@
 """What reaches the wire: every CoreApi method against a recording HTTP server on 127.0.0.1, and the answers,
 errors, timeouts and call options as the caller sees them."""
 
+import copy
 import json
 import logging
 import socket
@@ -409,3 +410,29 @@ def test_debug_logging_never_shows_the_token(server, caplog):
         configuration.debug = False
     assert any(record.name == "ubiops" and "GET" in record.getMessage() for record in caplog.records)
     assert "very-secret" not in caplog.text
+
+
+def test_debug_of_one_client_does_not_reach_or_silence_another(server, capsys):
+    loud = ubiops.Configuration(host=server.url, api_key={"Authorization": "Token loud-secret"}, debug=True)
+    quiet = ubiops.Configuration(host=server.url, api_key={"Authorization": "Token quiet-secret"})
+    copied = copy.copy(loud)
+    with ubiops.ApiClient(loud) as loud_client, ubiops.ApiClient(quiet) as quiet_client:
+        loud_api, quiet_api = ubiops.CoreApi(loud_client), ubiops.CoreApi(quiet_client)
+        capsys.readouterr()
+        loud_api.deployment_requests_get(P, D, "loud-1")
+        quiet_api.deployment_requests_get(P, D, "quiet-1")
+        copied.debug = False  # a copy shares nothing that switching it off could take away
+        quiet.debug = False
+        loud_api.deployment_requests_get(P, D, "loud-2")
+        server.answer(503, {"error": "busy"})
+        loud_api.deployment_requests_get(P, D, "loud-3", _retries=ubiops.RetryPolicy(total=1, backoff_factor=0))
+    err = capsys.readouterr().err
+    calls = [line.split(" ubiops: ", 1)[1].split("/requests/")[-1] for line in err.splitlines()]
+    assert [call.split(" in ")[0] for call in calls] == [
+        "loud-1 -> 200",
+        "loud-2 -> 200",
+        "loud-3 -> 503",
+        "loud-3 after HTTP 503 (retry 1 of 1)",
+        "loud-3 -> 200",
+    ]
+    assert "secret" not in err
