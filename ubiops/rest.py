@@ -354,7 +354,7 @@ def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
 
 def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str]) -> ApiException:
     try:
-        response.read()  # the body holds the server's message; read it if it was not preloaded
+        response.data  # noqa: B018  # the body holds the server's message: read and keep it if it was not preloaded
     except HTTPError:
         pass
     cls = exception_for_status(response.status)

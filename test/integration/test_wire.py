@@ -15,6 +15,7 @@ from recording_server import RecordingServer
 
 import ubiops
 from ubiops.api.endpoints import BY_NAME
+from ubiops.utils import stream_request
 
 TOKEN = "wire-test-token"
 P, D, R, V = "my project", "dep/../x", "req?#%2F", "v 1/ü"
@@ -436,3 +437,36 @@ def test_debug_of_one_client_does_not_reach_or_silence_another(server, capsys):
         "loud-3 -> 200",
     ]
     assert "secret" not in err
+
+
+@pytest.mark.parametrize("method_name", ["deployment_requests_get", "deployment_requests_output_get_with_http_info"])
+def test_an_error_keeps_the_server_message_without_preloading(server, core_api, method_name):
+    server.answer(400, {"error": "request 'x' is not valid"})
+    with pytest.raises(ubiops.BadRequestException) as info:
+        getattr(core_api, method_name)(P, D, R, _preload_content=False)
+    error = info.value
+    assert error.message == "request 'x' is not valid"
+    assert json.loads(error.body) == {"error": "request 'x' is not valid"}
+    assert str(error) == "(400) Bad Request: request 'x' is not valid"
+
+
+def test_an_error_after_retries_keeps_the_last_server_message_without_preloading(server, core_api):
+    server.answer(503, {"error": "busy, first"})
+    server.answer(503, {"error": "busy, second"})
+    with pytest.raises(ubiops.ServiceException) as info:
+        core_api.deployment_requests_get(
+            P, D, R, _preload_content=False, _retries=ubiops.RetryPolicy(total=1, backoff_factor=0)
+        )
+    assert info.value.message == "busy, second (gave up after 2 attempts)"
+    assert json.loads(info.value.body) == {"error": "busy, second"}
+    assert len(server.requests) == 2
+
+
+def test_a_streaming_call_that_is_refused_keeps_the_server_message(server, core_api):
+    server.answer(404, {"error": "deployment 'dep/../x' does not exist", "error_message": "no such deployment"})
+    with pytest.raises(ubiops.NotFoundException) as info:
+        list(stream_request(core_api, P, D, {"x": 1}))
+    assert info.value.message == "deployment 'dep/../x' does not exist"
+    assert "error_message" in info.value.body
+    assert server.requests[0].path.endswith("/requests/stream")
+    assert server.requests[0].headers["accept"] == "text/event-stream"
