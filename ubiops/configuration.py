@@ -70,7 +70,8 @@ class Configuration:
         self.cert_file = cert_file
         self.key_file = key_file
         self.assert_hostname = assert_hostname
-        #: Proxy URL such as ``http://proxy:3128``; ``proxy_headers`` go to the proxy only.
+        #: Proxy URL such as ``http://proxy:3128`` for every call; ``proxy_headers`` go to the proxy only. None: each
+        #: call's proxy comes from ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
         self.proxy = proxy
         self.proxy_headers = proxy_headers
         #: Connections kept per host; set it to at least the number of threads sharing one ApiClient.

@@ -25,6 +25,7 @@ import threading
 import time
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
+from urllib.parse import unquote
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -40,6 +41,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from ubiops._proxies import proxy_from_environment
 from ubiops.configuration import Configuration
 from ubiops.exceptions import (
     BODY_PREVIEW_CHARS,
@@ -184,14 +186,37 @@ class RESTClient:
             pool_args["key_file"] = configuration.key_file
         if configuration.assert_hostname is not None:
             pool_args["assert_hostname"] = configuration.assert_hostname
-        self.pool_manager: urllib3.PoolManager
-        if configuration.proxy:
-            self.pool_manager = urllib3.ProxyManager(
-                proxy_url=configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
-            )
+        self._pool_args = pool_args
+        #: The manager of every call when ``Configuration.proxy`` is set, else of the calls that go direct.
+        self.pool_manager = self._manager(configuration.proxy, configuration.proxy_headers)
+        self._explicit_proxy = bool(configuration.proxy)
+        self._proxied: Dict[str, urllib3.PoolManager] = {}  # by proxy URL from the environment
+        self._proxied_lock = threading.Lock()
+
+    def _manager(self, proxy: Optional[str], proxy_headers: Optional[Dict[str, str]]) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager
+        if proxy:
+            headers = dict(proxy_headers or {})
+            auth = urllib3.util.parse_url(proxy).auth
+            if auth and not any(name.lower() == "proxy-authorization" for name in headers):
+                headers.update(urllib3.util.make_headers(proxy_basic_auth=unquote(auth)))
+            manager = urllib3.ProxyManager(proxy_url=proxy, proxy_headers=headers, **self._pool_args)
         else:
-            self.pool_manager = urllib3.PoolManager(**pool_args)
-        self.pool_manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+            manager = urllib3.PoolManager(**self._pool_args)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+    def manager_for(self, url: str) -> urllib3.PoolManager:
+        """``Configuration.proxy`` when set, else the proxy the environment names for this URL (see
+        :mod:`ubiops._proxies`, read at every call as ``requests`` does), else a direct connection."""
+        proxy = None if self._explicit_proxy else proxy_from_environment(url)
+        if proxy is None:
+            return self.pool_manager
+        with self._proxied_lock:
+            manager = self._proxied.get(proxy)
+            if manager is None:
+                manager = self._proxied[proxy] = self._manager(proxy, None)
+            return manager
 
     def request(
         self,
@@ -256,7 +281,7 @@ class RESTClient:
         if total is not None:
             _attempt.deadline, _attempt.watched = time.monotonic() + total, []
         try:
-            return self.pool_manager.urlopen(
+            return self.manager_for(url).urlopen(
                 method,
                 url,
                 body=body,
@@ -284,6 +309,9 @@ class RESTClient:
 
     def close(self) -> None:
         self.pool_manager.clear()
+        with self._proxied_lock:
+            for manager in self._proxied.values():
+                manager.clear()
 
 
 _TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, TimeoutError)
