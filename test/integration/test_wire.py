@@ -721,3 +721,13 @@ def test_query_parameters_around_requests_are_sent_only_when_given(server, core_
         f"/projects/{ENCODED[P]}/deployments?supports_request_format=true",
         f"/projects/{ENCODED[P]}/deployments",
     ]
+
+
+def test_an_unread_answer_deserialized_by_the_api_client(api_client, core_api):
+    response = core_api.deployment_requests_batch_get(P, D, ["a"], _preload_content=False)
+    try:
+        _check_collect(api_client.deserialize(response, "list[DeploymentRequestDetail]"))
+    finally:
+        response.release_conn()
+    response = core_api.deployment_requests_batch_cancel(P, D, [], status="pending", _preload_content=False)
+    assert api_client.deserialize(response, "dict(str, object)") == {"cancelled": 2}

@@ -7,7 +7,7 @@ from dateutil.parser import isoparse
 
 from ubiops.exceptions import ApiTypeError
 
-__all__ = ["Model", "parse_datetime", "sanitize", "MODELS"]
+__all__ = ["Model", "parse_datetime", "sanitize", "decode", "MODELS"]
 
 M = TypeVar("M", bound="Model")
 _DATETIME_TYPES = (datetime, Optional[datetime])
@@ -153,3 +153,28 @@ def sanitize(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: sanitize(item) for key, item in value.items()}
     return value
+
+
+_PRIMITIVES: Dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def decode(data: Any, type_name: str) -> Any:
+    """Decoded JSON as the type a generated client names: ``list[X]``, ``dict(str, X)``, a model name, ``str``,
+    ``int``, ``float``, ``bool``, ``date``, ``datetime`` or ``object`` (as it is). None stays None."""
+    if data is None or type_name == "object":
+        return data
+    if type_name.startswith("list[") and type_name.endswith("]"):
+        return [decode(item, type_name[5:-1]) for item in data]
+    if type_name.startswith("dict(") and type_name.endswith(")"):
+        value_type = type_name[5:-1].split(",", 1)[1].strip()
+        return {key: decode(item, value_type) for key, item in data.items()}
+    if type_name == "datetime":
+        return parse_datetime(data)
+    if type_name == "date":
+        return date.fromisoformat(data)
+    if type_name in _PRIMITIVES:
+        return data if isinstance(data, (dict, list)) else _PRIMITIVES[type_name](data)
+    model = MODELS.get(type_name)
+    if model is None:
+        raise ApiTypeError(f"cannot decode into {type_name!r}: not a model, list[...], dict(str, ...) or a primitive")
+    return model.from_json(data)
