@@ -1,14 +1,18 @@
 """ApiClient: the one request path every endpoint goes through: check -> serialize -> send -> deserialize."""
 
+import json
 import threading
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from ubiops._version import __version__
-from ubiops.api.endpoints import Endpoint
 from ubiops.configuration import DIRECT_REQUEST_TIMEOUT_MARGIN, Configuration
 from ubiops.exceptions import ApiConnectionError, ApiTypeError, ApiValueError
+from ubiops.models.base import decode, sanitize
 from ubiops.rest import RESTClient, check_request_timeout, request_timeout
 from ubiops.retry import RetryPolicy
+
+if TYPE_CHECKING:  # ubiops.api builds on this module, never the other way round
+    from ubiops.api.endpoints import Endpoint
 
 __all__ = ["ApiClient", "CALL_OPTIONS"]
 
@@ -102,7 +106,7 @@ class ApiClient:
                 self._pool = ThreadPool(self.pool_threads)
             return self._pool
 
-    def call(self, endpoint: Endpoint, args: Tuple[Any, ...], kwargs: Dict[str, Any], with_http_info: bool) -> Any:
+    def call(self, endpoint: "Endpoint", args: Tuple[Any, ...], kwargs: Dict[str, Any], with_http_info: bool) -> Any:
         """Check the arguments, then send the call now, or on the thread pool when ``async_req=True``."""
         options = {name: kwargs.pop(name) for name in CALL_OPTIONS.intersection(kwargs)}
         values = endpoint.bind(args, kwargs)
@@ -113,7 +117,7 @@ class ApiClient:
             return self.pool.apply_async(self._send, (endpoint, values, options, with_http_info))
         return self._send(endpoint, values, options, with_http_info)
 
-    def _send(self, endpoint: Endpoint, values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
+    def _send(self, endpoint: "Endpoint", values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
         configuration = self.configuration
         prepared = endpoint.prepare(values)
         extra = options.get("_headers") or {}
@@ -148,6 +152,26 @@ class ApiClient:
         if options.get("_return_http_data_only", not with_http_info):
             return data
         return data, response.status, response.headers
+
+    @staticmethod
+    def sanitize_for_serialization(obj: Any) -> Any:
+        """``obj`` as JSON-ready values, as generated clients send it: a model becomes a dict of its fields that are
+        set, a datetime or date ISO 8601 text; lists, tuples and dicts are converted item by item."""
+        return sanitize(obj)
+
+    @staticmethod
+    def deserialize(response: Any, response_type: str) -> Any:
+        """The body of ``response`` (anything with ``.data``, such as the urllib3 response of a call made with
+        ``_preload_content=False``) as ``response_type``: ``"list[DeploymentRequestDetail]"``,
+        ``"DeploymentRequestCreateResponse"``, ``"dict(str, object)"``, ``"str"``, ``"object"``... A body that is not
+        JSON is taken as text."""
+        raw = response.data
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            data = text
+        return decode(data, response_type)
 
     def close(self) -> None:
         """Close the pooled connections and stop the ``async_req`` thread pool."""

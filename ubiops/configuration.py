@@ -70,7 +70,8 @@ class Configuration:
         self.cert_file = cert_file
         self.key_file = key_file
         self.assert_hostname = assert_hostname
-        #: Proxy URL such as ``http://proxy:3128``; ``proxy_headers`` go to the proxy only.
+        #: Proxy URL such as ``http://proxy:3128`` for every call; ``proxy_headers`` go to the proxy only. None: each
+        #: call's proxy comes from ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
         self.proxy = proxy
         self.proxy_headers = proxy_headers
         #: Connections kept per host; set it to at least the number of threads sharing one ApiClient.
@@ -104,7 +105,9 @@ class Configuration:
 
     @property
     def debug(self) -> bool:
-        """Log every call (method, URL, status, time) on the ``ubiops`` logger to stderr. Never the token."""
+        """Write every call of the clients made with this configuration (method, URL, status, time, retries) to
+        stderr. Other configurations and the ``ubiops`` logger's own level and handlers are not touched. Never the
+        token."""
         return self._debug_handler is not None
 
     @debug.setter
@@ -112,12 +115,21 @@ class Configuration:
         if value and self._debug_handler is None:
             self._debug_handler = logging.StreamHandler(sys.stderr)
             self._debug_handler.setFormatter(logging.Formatter(self.logger_format))
-            logger.addHandler(self._debug_handler)
-            logger.setLevel(logging.DEBUG)
-        elif not value and self._debug_handler is not None:
-            logger.removeHandler(self._debug_handler)
-            logger.setLevel(logging.NOTSET)
-            self._debug_handler = None
+        elif not value:
+            self._debug_handler = None  # a copy that shares the handler keeps it
+
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        """Log a line about a call: on the ``ubiops`` logger when the application enabled that level there, and to
+        this configuration's stderr handler when ``debug`` is on."""
+        handler = self._debug_handler
+        enabled = logger.isEnabledFor(level)
+        if handler is None and not enabled:
+            return
+        record = logger.makeRecord(logger.name, level, "(ubiops)", 0, msg, args, None)
+        if enabled:
+            logger.handle(record)
+        if handler is not None:
+            handler.handle(record)
 
     def get_api_key_with_prefix(self, identifier: str = "Authorization") -> Optional[str]:
         """The header value for ``identifier``: prefix + key, with ``Token`` added when neither carries a scheme."""

@@ -25,6 +25,7 @@ import threading
 import time
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
+from urllib.parse import unquote
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -40,6 +41,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from ubiops._proxies import proxy_from_environment
 from ubiops.configuration import Configuration
 from ubiops.exceptions import (
     BODY_PREVIEW_CHARS,
@@ -54,8 +56,6 @@ from ubiops.exceptions import (
 from ubiops.retry import IDEMPOTENT_RETRY_STATUSES, NOT_ACTED_STATUSES, RetryPolicy
 
 __all__ = ["RESTClient", "translate_error", "request_timeout", "check_request_timeout"]
-
-logger = logging.getLogger("ubiops")
 
 #: urllib3 follows redirects (dropping Authorization on a change of host) but retries nothing itself:
 #: retrying is decided in :meth:`RESTClient.request`, which knows whether the call is safe to repeat.
@@ -172,6 +172,8 @@ class RESTClient:
     """Sends prepared requests over one pooled urllib3 manager; safe to share between threads."""
 
     def __init__(self, configuration: Configuration) -> None:
+        #: Read at each log line, so switching ``debug`` later takes effect at once.
+        self.configuration = configuration
         pool_args: Dict[str, Any] = {"num_pools": 4, "maxsize": configuration.connection_pool_maxsize}
         if configuration.verify_ssl:
             pool_args["cert_reqs"] = "CERT_REQUIRED"
@@ -184,14 +186,37 @@ class RESTClient:
             pool_args["key_file"] = configuration.key_file
         if configuration.assert_hostname is not None:
             pool_args["assert_hostname"] = configuration.assert_hostname
-        self.pool_manager: urllib3.PoolManager
-        if configuration.proxy:
-            self.pool_manager = urllib3.ProxyManager(
-                proxy_url=configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
-            )
+        self._pool_args = pool_args
+        #: The manager of every call when ``Configuration.proxy`` is set, else of the calls that go direct.
+        self.pool_manager = self._manager(configuration.proxy, configuration.proxy_headers)
+        self._explicit_proxy = bool(configuration.proxy)
+        self._proxied: Dict[str, urllib3.PoolManager] = {}  # by proxy URL from the environment
+        self._proxied_lock = threading.Lock()
+
+    def _manager(self, proxy: Optional[str], proxy_headers: Optional[Dict[str, str]]) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager
+        if proxy:
+            headers = dict(proxy_headers or {})
+            auth = urllib3.util.parse_url(proxy).auth
+            if auth and not any(name.lower() == "proxy-authorization" for name in headers):
+                headers.update(urllib3.util.make_headers(proxy_basic_auth=unquote(auth)))
+            manager = urllib3.ProxyManager(proxy_url=proxy, proxy_headers=headers, **self._pool_args)
         else:
-            self.pool_manager = urllib3.PoolManager(**pool_args)
-        self.pool_manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+            manager = urllib3.PoolManager(**self._pool_args)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+    def manager_for(self, url: str) -> urllib3.PoolManager:
+        """``Configuration.proxy`` when set, else the proxy the environment names for this URL (see
+        :mod:`ubiops._proxies`, read at every call as ``requests`` does), else a direct connection."""
+        proxy = None if self._explicit_proxy else proxy_from_environment(url)
+        if proxy is None:
+            return self.pool_manager
+        with self._proxied_lock:
+            manager = self._proxied.get(proxy)
+            if manager is None:
+                manager = self._proxied[proxy] = self._manager(proxy, None)
+            return manager
 
     def request(
         self,
@@ -224,11 +249,11 @@ class RESTClient:
                 if sent:
                     history.append(error.reason or "")
                 wait = policy.backoff(retry_number)
-                _log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
+                self._log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
                 time.sleep(wait)
                 continue
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s -> %s in %.1f ms", where, response.status, (time.perf_counter() - started) * 1e3)
+            elapsed_ms = (time.perf_counter() - started) * 1e3
+            self.configuration.log(logging.DEBUG, "%s -> %s in %.1f ms", where, response.status, elapsed_ms)
             if 200 <= response.status < 300:
                 return response
             wait_or_note = _status_wait(response, policy, idempotent, retry_number)
@@ -237,7 +262,7 @@ class RESTClient:
                 raise _status_error(response, note, history)
             if response.status not in NOT_ACTED_STATUSES:
                 history.append(f"HTTP {response.status}")
-            _log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
+            self._log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
             response.drain_conn()
             time.sleep(wait_or_note)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
@@ -256,7 +281,7 @@ class RESTClient:
         if total is not None:
             _attempt.deadline, _attempt.watched = time.monotonic() + total, []
         try:
-            return self.pool_manager.urlopen(
+            return self.manager_for(url).urlopen(
                 method,
                 url,
                 body=body,
@@ -271,8 +296,22 @@ class RESTClient:
                 _WATCHDOG.forget(_attempt.watched)
                 _attempt.deadline = None
 
+    def _log_retry(self, where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
+        self.configuration.log(
+            logging.INFO,
+            "Retrying %s after %s (retry %d of %d) in %.2f s",
+            where,
+            reason,
+            retry_number + 1,
+            policy.total,
+            wait,
+        )
+
     def close(self) -> None:
         self.pool_manager.clear()
+        with self._proxied_lock:
+            for manager in self._proxied.values():
+                manager.clear()
 
 
 _TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, TimeoutError)
@@ -343,7 +382,7 @@ def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
 
 def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str]) -> ApiException:
     try:
-        response.read()  # the body holds the server's message; read it if it was not preloaded
+        response.data  # noqa: B018  # the body holds the server's message: read and keep it if it was not preloaded
     except HTTPError:
         pass
     cls = exception_for_status(response.status)
@@ -431,10 +470,6 @@ def _text(cause: BaseException) -> str:
 
 def _detail(error: ApiConnectionError) -> str:
     return (error.message or "").split(": ", 1)[-1]
-
-
-def _log_retry(where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
-    logger.info("Retrying %s after %s (retry %d of %d) in %.2f s", where, reason, retry_number + 1, policy.total, wait)
 
 
 def _certifi_bundle() -> str:

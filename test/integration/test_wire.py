@@ -1,6 +1,7 @@
 """What reaches the wire: every CoreApi method against a recording HTTP server on 127.0.0.1, and the answers,
 errors, timeouts and call options as the caller sees them."""
 
+import copy
 import json
 import logging
 import socket
@@ -13,7 +14,8 @@ import urllib3
 from recording_server import RecordingServer
 
 import ubiops
-from ubiops.api.endpoints import BY_NAME
+from ubiops.api.endpoints import AROUND_REQUESTS, BY_NAME, ENDPOINTS
+from ubiops.utils import stream_request
 
 TOKEN = "wire-test-token"
 P, D, R, V = "my project", "dep/../x", "req?#%2F", "v 1/ü"
@@ -142,7 +144,7 @@ CASES = {
     "deployment_requests_input_get": Case((), {}, "GET", "/{r}/input", None, b"", 200, _equals({"input": 82.2})),
     "deployment_requests_output_get": Case((), {}, "GET", "/{r}/output", None, b"", 200, _equals("plain output ✓")),
 }
-METHODS = sorted(name + info for name in BY_NAME for info in ("", "_with_http_info"))  # the 44 methods of CoreApi
+METHODS = sorted(e.name + info for e in ENDPOINTS for info in ("", "_with_http_info"))  # the 44 request methods
 
 
 def _case(method_name: str) -> Tuple[Case, Tuple[Any, ...], str]:
@@ -184,9 +186,9 @@ def core_api(api_client):
     return ubiops.CoreApi(api_client)
 
 
-def test_the_cases_cover_all_44_methods():
-    assert len(METHODS) == 44
-    assert set(METHODS) == {name for name in vars(ubiops.CoreApi) if not name.startswith("_")}
+def test_the_cases_cover_all_60_methods():
+    assert len(METHODS) == 44 and len(AROUND_METHODS) == 16
+    assert set(METHODS + AROUND_METHODS) == {name for name in vars(ubiops.CoreApi) if not name.startswith("_")}
 
 
 @pytest.mark.parametrize("method_name", METHODS)
@@ -409,3 +411,323 @@ def test_debug_logging_never_shows_the_token(server, caplog):
         configuration.debug = False
     assert any(record.name == "ubiops" and "GET" in record.getMessage() for record in caplog.records)
     assert "very-secret" not in caplog.text
+
+
+def test_debug_of_one_client_does_not_reach_or_silence_another(server, capsys):
+    loud = ubiops.Configuration(host=server.url, api_key={"Authorization": "Token loud-secret"}, debug=True)
+    quiet = ubiops.Configuration(host=server.url, api_key={"Authorization": "Token quiet-secret"})
+    copied = copy.copy(loud)
+    with ubiops.ApiClient(loud) as loud_client, ubiops.ApiClient(quiet) as quiet_client:
+        loud_api, quiet_api = ubiops.CoreApi(loud_client), ubiops.CoreApi(quiet_client)
+        capsys.readouterr()
+        loud_api.deployment_requests_get(P, D, "loud-1")
+        quiet_api.deployment_requests_get(P, D, "quiet-1")
+        copied.debug = False  # a copy shares nothing that switching it off could take away
+        quiet.debug = False
+        loud_api.deployment_requests_get(P, D, "loud-2")
+        server.answer(503, {"error": "busy"})
+        loud_api.deployment_requests_get(P, D, "loud-3", _retries=ubiops.RetryPolicy(total=1, backoff_factor=0))
+    err = capsys.readouterr().err
+    calls = [line.split(" ubiops: ", 1)[1].split("/requests/")[-1] for line in err.splitlines()]
+    assert [call.split(" in ")[0] for call in calls] == [
+        "loud-1 -> 200",
+        "loud-2 -> 200",
+        "loud-3 -> 503",
+        "loud-3 after HTTP 503 (retry 1 of 1)",
+        "loud-3 -> 200",
+    ]
+    assert "secret" not in err
+
+
+@pytest.mark.parametrize("method_name", ["deployment_requests_get", "deployment_requests_output_get_with_http_info"])
+def test_an_error_keeps_the_server_message_without_preloading(server, core_api, method_name):
+    server.answer(400, {"error": "request 'x' is not valid"})
+    with pytest.raises(ubiops.BadRequestException) as info:
+        getattr(core_api, method_name)(P, D, R, _preload_content=False)
+    error = info.value
+    assert error.message == "request 'x' is not valid"
+    assert json.loads(error.body) == {"error": "request 'x' is not valid"}
+    assert str(error) == "(400) Bad Request: request 'x' is not valid"
+
+
+def test_an_error_after_retries_keeps_the_last_server_message_without_preloading(server, core_api):
+    server.answer(503, {"error": "busy, first"})
+    server.answer(503, {"error": "busy, second"})
+    with pytest.raises(ubiops.ServiceException) as info:
+        core_api.deployment_requests_get(
+            P, D, R, _preload_content=False, _retries=ubiops.RetryPolicy(total=1, backoff_factor=0)
+        )
+    assert info.value.message == "busy, second (gave up after 2 attempts)"
+    assert json.loads(info.value.body) == {"error": "busy, second"}
+    assert len(server.requests) == 2
+
+
+def test_a_streaming_call_that_is_refused_keeps_the_server_message(server, core_api):
+    server.answer(404, {"error": "deployment 'dep/../x' does not exist", "error_message": "no such deployment"})
+    with pytest.raises(ubiops.NotFoundException) as info:
+        list(stream_request(core_api, P, D, {"x": 1}))
+    assert info.value.message == "deployment 'dep/../x' does not exist"
+    assert "error_message" in info.value.body
+    assert server.requests[0].path.endswith("/requests/stream")
+    assert server.requests[0].headers["accept"] == "text/event-stream"
+
+
+# -- the read-only methods around requests -----------------------------------------------------------------------------
+
+_PROJECT = {
+    "id": "7ab4b7b9-5cbd-4f4f-8c7d-9fbf4c3e2f2a",
+    "name": "my project",
+    "creation_date": "2020-03-28T20:00:26.613+00:00",
+    "advanced_permissions": False,
+    "credits": 1000.0,
+    "organization_name": "my-organization",
+    "labels": {"team": "vision"},
+}
+_FIELDS = [{"name": "input", "data_type": "double"}, {"name": "tags", "data_type": "array_string"}]
+_DEPLOYMENT = {
+    "id": "903ccd12-81d1-46e1-9ac9-b9d70af118de",
+    "name": "dep/../x",
+    "supports_request_format": True,
+    "project": "my project",
+    "description": "Deployment created via client library",
+    "input_type": "structured",
+    "output_type": "plain",
+    "input_fields": _FIELDS,
+    "output_fields": [],
+    "labels": {"type": "deployment"},
+    "creation_date": "2020-05-12T16:23:15.456812+00:00",
+    "last_updated": "2020-06-22T18:04:56.123754+00:00",
+}
+_VERSION = {
+    "id": "4ae7d14b-4803-4e16-b467-4c1a8a7b4a45",
+    "deployment": "dep/../x",
+    "version": "v 1/ü",
+    "default": True,
+    "description": "",
+    "environment": "python3-11",
+    "environment_display_name": "Python 3.11",
+    "status": "available",
+    "active_revision": "da27ef7c-aa3f-4963-a815-6ebf1865638e",
+    "latest_revision": "da27ef7c-aa3f-4963-a815-6ebf1865638e",
+    "maximum_instances": 4,
+    "minimum_instances": 0,
+    "maximum_idle_time": 300,
+    "labels": {},
+    "creation_date": "2020-05-12T16:23:15.456812+00:00",
+    "last_updated": "2020-06-22T18:04:56.123754+00:00",
+    "request_retention_time": 604800,
+    "request_retention_mode": "full",
+    "maximum_queue_size": 100000,
+    "static_ip": False,
+    "restart_request_interruption": False,
+    "ports": [{"public_port": 2222, "deployment_port": 2222, "protocol": "tcp"}],
+    "instance_type": "512mb",
+    "scaling_strategy": "default",
+    "instance_processes": 1,
+}
+_LOG = {
+    "id": "5f6c3a0e2b9d4a1b",
+    "log": "Loading model...",
+    "date": "2020-03-28T20:00:26.613+00:00",
+    "deployment_name": "dep/../x",
+    "deployment_version": "v1",
+    "deployment_request_id": "2f909aeb-5c7e-4974-970d-cd0a6a073aca",
+    "system": False,
+    "level": "info",
+    "a_key_of_a_newer_server": 1,
+}
+
+
+def _check_status(result: Any) -> None:
+    assert type(result) is ubiops.models.Status and result.status == "ok"
+
+
+def _check_projects(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.models.ProjectList]
+    assert result[0].name == "my project" and result[0].labels == {"team": "vision"}
+    assert result[0].creation_date == _utc(2020, 3, 28, 20, 0, 26, 613000) and result[0].credits == 1000.0
+
+
+def _check_project(result: Any) -> None:
+    assert type(result) is ubiops.models.ProjectDetail
+    assert (result.organization_name, result.suspended, result.cors_origins) == ("my-organization", False, [])
+
+
+def _check_logs(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.models.Logs]
+    assert (result[0].log, result[0].level, result[0].date) == ("Loading model...", "info", _LOG["date"])
+    assert result[0].a_key_of_a_newer_server == 1 and "a_key_of_a_newer_server" not in result[0].to_dict()
+
+
+def _check_deployments(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.models.DeploymentList]
+    assert [type(f) for f in result[0].input_fields] == [ubiops.models.InputOutputFieldList] * 2
+    assert [(f.name, f.data_type) for f in result[0].input_fields] == [("input", "double"), ("tags", "array_string")]
+    assert result[0].last_updated == _utc(2020, 6, 22, 18, 4, 56, 123754) and result[0].output_fields == []
+
+
+def _check_deployment(result: Any) -> None:
+    assert type(result) is ubiops.models.DeploymentDetail
+    assert (result.input_type, result.output_type, result.default_version) == ("structured", "plain", "v 1/ü")
+    assert result.input_fields[0] == ubiops.models.InputOutputFieldDetail(
+        name="input", data_type="double", widget=ubiops.models.InputOutputWidgetList(type="slider")
+    )
+    assert result.to_dict()["input_fields"][0]["widget"] == {"type": "slider", "configuration": None}
+
+
+def _check_versions(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.models.DeploymentVersionList]
+    assert (result[0].version, result[0].status, result[0].default) == ("v 1/ü", "available", True)
+    assert result[0].ports == [ubiops.models.DeploymentVersionPort(2222, 2222, "tcp")]
+
+
+def _check_version(result: Any) -> None:
+    assert type(result) is ubiops.models.DeploymentVersionDetail
+    assert result.status == "available" and result.has_request_method is True
+    assert result.last_file_upload == _utc(2020, 6, 1, 12, 0)
+
+
+class AroundCase(NamedTuple):
+    args: Tuple[Any, ...]
+    kwargs: Dict[str, Any]
+    method: str
+    path: str  # the raw path after /v2.1
+    body: bytes
+    answer: Any
+    check: Callable[[Any], None]
+
+
+DEPLOYMENT_PATH = f"/projects/{ENCODED[P]}/deployments/{ENCODED[D]}"
+AROUND_CASES = {
+    "service_status": AroundCase((), {}, "GET", "/status", b"", {"status": "ok"}, _check_status),
+    "projects_list": AroundCase(
+        (),
+        {"labels": "team:vision,env:prod"},
+        "GET",
+        "/projects?labels=team%3Avision%2Cenv%3Aprod",
+        b"",
+        [_PROJECT],
+        _check_projects,
+    ),
+    "projects_get": AroundCase(
+        (P,),
+        {},
+        "GET",
+        f"/projects/{ENCODED[P]}",
+        b"",
+        {**_PROJECT, "suspended": False, "suspended_reason": None, "cors_origins": []},
+        _check_project,
+    ),
+    "projects_log_list": AroundCase(
+        (P,),
+        {"data": ubiops.models.LogsCreate(filters={"deployment_name": D, "deployment_version": "v1"}, limit=10)},
+        "POST",
+        f"/projects/{ENCODED[P]}/logs",
+        b'{"filters":{"deployment_name":"dep/../x","deployment_version":"v1"},"limit":10}',
+        [_LOG],
+        _check_logs,
+    ),
+    "deployments_list": AroundCase(
+        (P,),
+        {"labels": ""},
+        "GET",
+        f"/projects/{ENCODED[P]}/deployments?labels=",
+        b"",
+        [_DEPLOYMENT],
+        _check_deployments,
+    ),
+    "deployments_get": AroundCase(
+        (P, D),
+        {},
+        "GET",
+        DEPLOYMENT_PATH,
+        b"",
+        {
+            **_DEPLOYMENT,
+            "input_fields": [{**_FIELDS[0], "widget": {"type": "slider"}}],
+            "default_version": "v 1/ü",
+        },
+        _check_deployment,
+    ),
+    "deployment_versions_list": AroundCase(
+        (P, D),
+        {},
+        "GET",
+        DEPLOYMENT_PATH + "/versions",
+        b"",
+        [_VERSION],
+        _check_versions,
+    ),
+    "deployment_versions_get": AroundCase(
+        (P, D, V),
+        {},
+        "GET",
+        f"{DEPLOYMENT_PATH}/versions/{ENCODED[V]}",
+        b"",
+        {
+            **_VERSION,
+            "last_file_upload": "2020-06-01T12:00:00Z",
+            "has_request_method": True,
+            "has_requests_method": False,
+        },
+        _check_version,
+    ),
+}
+AROUND_METHODS = sorted(e.name + info for e in AROUND_REQUESTS for info in ("", "_with_http_info"))
+
+
+@pytest.mark.parametrize("method_name", AROUND_METHODS)
+def test_every_method_around_requests_on_the_wire(server, core_api, method_name):
+    case = AROUND_CASES[method_name.replace("_with_http_info", "")]
+    server.answer(200, case.answer)
+    result = getattr(core_api, method_name)(*case.args, **case.kwargs)
+
+    (sent,) = server.requests
+    assert (sent.method, sent.path, sent.body) == (case.method, "/v2.1" + case.path, case.body)
+    assert sent.headers["authorization"] == f"Token {TOKEN}"
+    assert sent.headers["accept"] == "application/json"
+    assert sent.headers.get("content-type") == (JSON if case.body else None)
+    if method_name.endswith("_with_http_info"):
+        result, status, headers = result
+        assert status == 200 and headers["Content-Type"] == JSON
+    case.check(result)
+
+
+@pytest.mark.parametrize("method_name", AROUND_METHODS)
+def test_every_method_around_requests_raises_with_the_server_message(server, core_api, method_name):
+    case = AROUND_CASES[method_name.replace("_with_http_info", "")]
+    server.answer(404, {"error": "project 'my project' does not exist"})
+    with pytest.raises(ubiops.NotFoundException, match="project 'my project' does not exist"):
+        getattr(core_api, method_name)(*case.args, **case.kwargs)
+
+
+def test_the_logs_query_as_a_dict_or_left_out(server, core_api):
+    server.answer(200, [])
+    server.answer(200, [])
+    assert core_api.projects_log_list(P, data={"date": "2020-01-01T00:00:00Z", "date_range": -3600}) == []
+    assert core_api.projects_log_list(P) == []
+    assert server.requests[0].json == {"date": "2020-01-01T00:00:00Z", "date_range": -3600}
+    assert (server.requests[1].body, server.requests[1].headers.get("content-type")) == (b"", None)
+
+
+def test_query_parameters_around_requests_are_sent_only_when_given(server, core_api):
+    for _ in range(3):
+        server.answer(200, [])
+    core_api.projects_list(organization="my org")
+    core_api.deployments_list(P, supports_request_format=True)
+    core_api.deployments_list(P)
+    assert [r.path.split("/v2.1")[1] for r in server.requests] == [
+        "/projects?organization=my+org",
+        f"/projects/{ENCODED[P]}/deployments?supports_request_format=true",
+        f"/projects/{ENCODED[P]}/deployments",
+    ]
+
+
+def test_an_unread_answer_deserialized_by_the_api_client(api_client, core_api):
+    response = core_api.deployment_requests_batch_get(P, D, ["a"], _preload_content=False)
+    try:
+        _check_collect(api_client.deserialize(response, "list[DeploymentRequestDetail]"))
+    finally:
+        response.release_conn()
+    response = core_api.deployment_requests_batch_cancel(P, D, [], status="pending", _preload_content=False)
+    assert api_client.deserialize(response, "dict(str, object)") == {"cancelled": 2}

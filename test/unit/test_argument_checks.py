@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 import ubiops
-from ubiops.api.endpoints import BY_NAME, ENDPOINTS
+from ubiops.api.endpoints import AROUND_REQUESTS, BY_NAME, ENDPOINTS
 
 P, D, R, V = "project", "deployment", "request-id", "v1"
 
@@ -20,6 +20,8 @@ def core_api():
 
 def _valid_data(endpoint):
     suffix = endpoint.path.rsplit("/", 1)[-1]
+    if suffix == "logs":
+        return {"filters": {"deployment_name": D}, "limit": 10}
     if suffix in ("cancel", "delete", "collect"):
         return ["a"]
     if endpoint.method == "PATCH":
@@ -48,7 +50,7 @@ def _raises(cls, core_api, name, param, **overrides):
     return message
 
 
-PATH_PARAMS = [(e.name, p.name) for e in ENDPOINTS for p in e.params if p.where == "path"]
+PATH_PARAMS = [(e.name, p.name) for e in ENDPOINTS + AROUND_REQUESTS for p in e.params if p.where == "path"]
 
 
 @pytest.mark.parametrize(("name", "param"), PATH_PARAMS)
@@ -151,7 +153,7 @@ def test_argument_errors_carry_the_path_to_the_item(core_api):
     assert info.value.path_to_item == ["data", 2]
 
 
-@pytest.mark.parametrize("name", sorted(BY_NAME))
+@pytest.mark.parametrize("name", sorted(name for name, endpoint in BY_NAME.items() if endpoint.positional))
 def test_missing_required_argument_is_named(core_api, name):
     endpoint = BY_NAME[name]
     last = endpoint.positional[-1]
@@ -185,10 +187,13 @@ VALID_QUERY = {
     "start_date": datetime(2020, 1, 1, tzinfo=timezone.utc),
     "end_date": "2020-01-02T00:00:00Z",
     "search_id": "abc",
+    "labels": "",
+    "organization": "my-organization",
+    "supports_request_format": True,
 }
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("endpoint", ENDPOINTS + AROUND_REQUESTS, ids=lambda e: e.name)
 def test_valid_values_pass_every_check(endpoint):
     values = {"project_name": P, "deployment_name": D, "request_id": R, "version": V, "data": _valid_data(endpoint)}
     values.update(VALID_QUERY)
@@ -219,3 +224,38 @@ def test_without_client_side_validation_the_call_goes_on_to_the_transport():
             core_api.deployment_requests_get(P, D)
         with pytest.raises(AssertionError, match="must not open sockets"):  # the unit conftest's guard
             core_api.deployment_requests_create(P, D, 5, priority=7, _retries=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "param", "bad", "rule"),
+    [
+        ("projects_list", "labels", 1, "a str"),
+        ("projects_list", "organization", ["org"], "a str"),
+        ("deployments_list", "labels", {"team": "a"}, "a str"),
+        ("deployments_list", "supports_request_format", "true", "a bool"),
+        ("deployment_versions_list", "labels", 5, "a str"),
+        ("projects_log_list", "data", "deployment_name:d", "a LogsCreate or a dict"),
+        ("projects_log_list", "data", [{"limit": 1}], "a LogsCreate or a dict"),
+    ],
+)
+def test_type_rules_around_requests(core_api, name, param, bad, rule):
+    assert rule in _raises(ubiops.ApiTypeError, core_api, name, param, **{param: bad})
+
+
+def test_logs_filter_names_an_unknown_field(core_api):
+    message = _raises(ubiops.ApiValueError, core_api, "projects_log_list", "data", data={"filter": {}})
+    assert "unknown field 'filter'" in message and "filters, date_range, date, id, limit" in message
+
+
+def test_methods_around_requests_take_their_arguments_in_the_public_order(core_api):
+    with pytest.raises(ubiops.ApiTypeError, match=r"service_status\(\) takes 0 positional arguments"):
+        core_api.service_status("extra")
+    with pytest.raises(ubiops.ApiTypeError, match=r"takes 1 positional arguments \(project_name\)"):
+        core_api.projects_log_list(P, {"limit": 1})  # data is keyword-only, as in the public client
+    with pytest.raises(ubiops.ApiTypeError, match=r"takes 2 positional arguments \(project_name, deployment_name\)"):
+        core_api.deployment_versions_list(P, D, "team:a")
+
+
+def test_an_empty_labels_filter_and_a_logs_model_pass():
+    BY_NAME["deployments_list"].validate({"project_name": P, "labels": ""})
+    BY_NAME["projects_log_list"].validate({"project_name": P, "data": ubiops.models.LogsCreate(limit=5)})

@@ -116,14 +116,57 @@ def test_equality():
         hash(ubiops.Configuration())
 
 
-def test_debug_switches_a_stderr_handler_on_the_ubiops_logger():
+def test_debug_leaves_the_ubiops_logger_alone():
     logger = logging.getLogger("ubiops")
     assert any(isinstance(h, logging.NullHandler) for h in logger.handlers)
-    before = list(logger.handlers)
+    before = (list(logger.handlers), logger.level)
     configuration = ubiops.Configuration(debug=True)
-    try:
-        assert configuration.debug is True
-        assert len(logger.handlers) == len(before) + 1 and logger.level == logging.DEBUG
-    finally:
-        configuration.debug = False
-    assert logger.handlers == before and configuration.debug is False
+    assert configuration.debug is True
+    assert (logger.handlers, logger.level) == before
+    configuration.debug = False
+    assert configuration.debug is False and (logger.handlers, logger.level) == before
+
+
+def _stderr_lines(capsys: pytest.CaptureFixture, *configurations: ubiops.Configuration) -> list:
+    capsys.readouterr()
+    for index, configuration in enumerate(configurations):
+        configuration.log(logging.DEBUG, "call %d", index)
+    return [line.split(": ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+
+
+def test_debug_belongs_to_one_configuration(capsys):
+    first, second = ubiops.Configuration(debug=True), ubiops.Configuration(debug=True)
+    quiet = ubiops.Configuration()
+    assert _stderr_lines(capsys, first, second, quiet) == ["call 0", "call 1"]
+    second.debug = False
+    assert _stderr_lines(capsys, first, second, quiet) == ["call 0"]
+    quiet.debug = True
+    first.debug = False
+    assert _stderr_lines(capsys, first, second, quiet) == ["call 2"]
+
+
+@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy])
+def test_switching_debug_off_on_a_copy_keeps_it_on_in_the_original(capsys, clone):
+    original = ubiops.Configuration(debug=True)
+    twin = clone(original)
+    assert twin.debug is True
+    twin.debug = False
+    assert original.debug is True
+    assert _stderr_lines(capsys, original, twin) == ["call 0"]
+
+
+def test_debug_lines_follow_logger_format(capsys):
+    configuration = ubiops.Configuration()
+    configuration.logger_format = "[%(levelname)s] %(message)s"
+    configuration.debug = True
+    capsys.readouterr()
+    configuration.log(logging.INFO, "Retrying %s", "GET /x")
+    assert capsys.readouterr().err == "[INFO] Retrying GET /x\n"
+
+
+def test_log_reaches_the_ubiops_logger_only_when_the_application_enabled_it(caplog):
+    configuration = ubiops.Configuration()
+    configuration.log(logging.DEBUG, "not enabled")
+    with caplog.at_level(logging.DEBUG, logger="ubiops"):
+        configuration.log(logging.DEBUG, "enabled %s", "here")
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("ubiops", "enabled here")]

@@ -6,7 +6,7 @@ import pytest
 
 import ubiops
 from ubiops.api.core_api import Operation
-from ubiops.api.endpoints import BY_NAME, ENDPOINTS, STREAM
+from ubiops.api.endpoints import AROUND_REQUESTS, BY_NAME, ENDPOINTS, STREAM
 
 #: The signature lines and endpoint table of DeploymentRequests.md, copied as written there.
 REFERENCE = """
@@ -36,6 +36,17 @@ str or dict() deployment_requests_output_get(project_name, deployment_name, requ
 str or dict() deployment_version_requests_input_get(project_name, deployment_name, request_id, version) | GET /projects/{project_name}/deployments/{deployment_name}/versions/{version}/requests/{request_id}/input
 str or dict() deployment_version_requests_output_get(project_name, deployment_name, request_id, version) | GET /projects/{project_name}/deployments/{deployment_name}/versions/{version}/requests/{request_id}/output
 """  # noqa: E501
+#: The read-only methods around requests, as the public client's documentation writes them.
+AROUND = """
+Status service_status() | GET /status
+list[ProjectList] projects_list(organization=organization, labels=labels) | GET /projects
+ProjectDetail projects_get(project_name) | GET /projects/{project_name}
+list[Logs] projects_log_list(project_name, data=data) | POST /projects/{project_name}/logs
+list[DeploymentList] deployments_list(project_name, labels=labels, supports_request_format=supports_request_format) | GET /projects/{project_name}/deployments
+DeploymentDetail deployments_get(project_name, deployment_name) | GET /projects/{project_name}/deployments/{deployment_name}
+list[DeploymentVersionList] deployment_versions_list(project_name, deployment_name, labels=labels) | GET /projects/{project_name}/deployments/{deployment_name}/versions
+DeploymentVersionDetail deployment_versions_get(project_name, deployment_name, version) | GET /projects/{project_name}/deployments/{deployment_name}/versions/{version}
+"""  # noqa: E501
 _LINE = re.compile(r"^(?P<returns>.+?) (?P<name>\w+)\((?P<args>[^)]*)\) \| (?P<method>[A-Z]+) (?P<path>\S+)$")
 
 
@@ -44,7 +55,7 @@ def _rows(text):
     for line in text.strip().splitlines():
         match = _LINE.match(line)
         assert match, line
-        args = [a.strip() for a in match["args"].split(",")]
+        args = [a.strip() for a in match["args"].split(",") if a.strip()]
         rows[match["name"]] = {
             "returns": match["returns"],
             "positional": tuple(a for a in args if "=" not in a),
@@ -55,14 +66,21 @@ def _rows(text):
     return rows
 
 
-ROWS = {**_rows(REFERENCE), **_rows(GETTERS)}
+ROWS = {**_rows(REFERENCE), **_rows(GETTERS), **_rows(AROUND)}
 OPTIONAL_EXTRAS = {"priority"}  # api-semantics.md: priority on create and batch create, absent from the reference
 
 
-def test_the_table_has_the_22_names_of_the_reference_and_the_getters():
+def test_the_table_has_the_22_names_of_the_reference_and_the_getters_and_the_8_around_requests():
     assert len(_rows(REFERENCE)) == 18
     assert len(ENDPOINTS) == 22
-    assert sorted(e.name for e in ENDPOINTS) == sorted(ROWS)
+    assert sorted(e.name for e in ENDPOINTS) == sorted({**_rows(REFERENCE), **_rows(GETTERS)})
+    assert [e.name for e in AROUND_REQUESTS] == list(_rows(AROUND))
+    assert sorted(BY_NAME) == sorted(ROWS)
+
+
+def test_the_methods_around_requests_only_read():
+    assert all(e.idempotent and not e.direct for e in AROUND_REQUESTS)
+    assert {e.method for e in AROUND_REQUESTS} == {"GET", "POST"}  # POST: the logs query has a body
 
 
 @pytest.mark.parametrize("name", sorted(ROWS))
@@ -113,9 +131,10 @@ def test_only_creates_are_not_idempotent_and_only_direct_creates_are_direct():
     }
 
 
-def test_core_api_has_exactly_44_methods_named_after_the_table():
+def test_core_api_has_exactly_60_methods_named_after_the_table():
     public = {name for name in vars(ubiops.CoreApi) if not name.startswith("_")}
     assert public == set(ROWS) | {f"{name}_with_http_info" for name in ROWS}
+    assert len(public) == 60
     assert all(isinstance(vars(ubiops.CoreApi)[name], Operation) for name in public)
     assert STREAM.name not in public
 

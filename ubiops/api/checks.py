@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Callable, Collection
 
 from ubiops.exceptions import ApiTypeError, ApiValueError
-from ubiops.models import DeploymentRequestUpdate
+from ubiops.models import DeploymentRequestUpdate, LogsCreate
 
 __all__ = [
     "Check",
@@ -15,6 +15,7 @@ __all__ = [
     "batch_data",
     "request_ids",
     "update_body",
+    "logs_filter",
     "integer_in",
     "one_of",
     "boolean",
@@ -106,6 +107,20 @@ def update_body(method: str, param: str, value: Any) -> None:
     if status != "cancelled":
         raise ApiValueError(
             f"{method}: `{param}.status` must be 'cancelled' (the only update there is), got {status!r}"
+        )
+
+
+def logs_filter(method: str, param: str, value: Any) -> None:
+    """Which logs to list: a ``LogsCreate`` or a dict of its fields (``filters``, ``date``, ``date_range``, ``id``,
+    ``limit``)."""
+    if isinstance(value, LogsCreate):
+        return
+    if not isinstance(value, dict):
+        raise _type_error(method, param, "a LogsCreate or a dict", value)
+    unknown = sorted(set(value) - set(LogsCreate._fields))
+    if unknown:
+        raise ApiValueError(
+            f"{method}: `{param}` has unknown field '{unknown[0]}'; fields are {', '.join(LogsCreate._fields)}", [param]
         )
 
 

@@ -19,11 +19,19 @@ from ubiops.api import signatures
 from ubiops.api.endpoints import BY_NAME, Endpoint
 from ubiops.api_client import ApiClient
 from ubiops.models import (
+    DeploymentDetail,
+    DeploymentList,
     DeploymentRequestBatchCreateResponse,
     DeploymentRequestCreateResponse,
     DeploymentRequestDetail,
     DeploymentRequestList,
     DeploymentRequestSingleDetail,
+    DeploymentVersionDetail,
+    DeploymentVersionList,
+    Logs,
+    ProjectDetail,
+    ProjectList,
+    Status,
 )
 
 __all__ = ["CoreApi", "Operation"]
@@ -160,3 +168,22 @@ class CoreApi:
     deployment_version_requests_input_get_with_http_info: Operation[Info[Content]] = Operation()
     deployment_requests_output_get_with_http_info: Operation[Info[Content]] = Operation()
     deployment_version_requests_output_get_with_http_info: Operation[Info[Content]] = Operation()
+
+    # around requests (read-only)
+    service_status: Operation[Status] = Operation()
+    projects_list: Operation[List[ProjectList]] = Operation()
+    projects_get: Operation[ProjectDetail] = Operation()
+    projects_log_list: Operation[List[Logs]] = Operation()
+    deployments_list: Operation[List[DeploymentList]] = Operation()
+    deployments_get: Operation[DeploymentDetail] = Operation()
+    deployment_versions_list: Operation[List[DeploymentVersionList]] = Operation()
+    deployment_versions_get: Operation[DeploymentVersionDetail] = Operation()
+
+    service_status_with_http_info: Operation[Info[Status]] = Operation()
+    projects_list_with_http_info: Operation[Info[List[ProjectList]]] = Operation()
+    projects_get_with_http_info: Operation[Info[ProjectDetail]] = Operation()
+    projects_log_list_with_http_info: Operation[Info[List[Logs]]] = Operation()
+    deployments_list_with_http_info: Operation[Info[List[DeploymentList]]] = Operation()
+    deployments_get_with_http_info: Operation[Info[DeploymentDetail]] = Operation()
+    deployment_versions_list_with_http_info: Operation[Info[List[DeploymentVersionList]]] = Operation()
+    deployment_versions_get_with_http_info: Operation[Info[DeploymentVersionDetail]] = Operation()

@@ -1,4 +1,6 @@
-"""The 22 deployment-request endpoints, declared once as data.
+"""The endpoints, declared once as data: the 22 deployment-request endpoints (:data:`ENDPOINTS`) and the read-only
+endpoints that request code calls around them (:data:`AROUND_REQUESTS`: status, projects, deployments, versions,
+logs). :data:`BY_NAME` finds any of them.
 
 Eleven endpoints act on a deployment's default version; their ``/versions/{version}`` twins are derived from them
 by :meth:`Endpoint.for_version`, never written out. :meth:`Endpoint.prepare` turns a call's arguments into the
@@ -6,22 +8,41 @@ request that goes on the wire.
 """
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Type
 from urllib.parse import quote, urlencode
 
 from ubiops.api import checks
 from ubiops.exceptions import ApiTypeError, ApiValueError
 from ubiops.models import (
+    DeploymentDetail,
+    DeploymentList,
     DeploymentRequestBatchCreateResponse,
     DeploymentRequestCreateResponse,
     DeploymentRequestDetail,
     DeploymentRequestList,
     DeploymentRequestSingleDetail,
+    DeploymentVersionDetail,
+    DeploymentVersionList,
+    Logs,
     Model,
+    ProjectDetail,
+    ProjectList,
+    Status,
 )
+from ubiops.models.base import sanitize
 
-__all__ = ["Param", "Returns", "Endpoint", "Prepared", "ENDPOINTS", "BY_NAME", "STREAM", "encode_json"]
+__all__ = [
+    "Param",
+    "Returns",
+    "Endpoint",
+    "Prepared",
+    "ENDPOINTS",
+    "AROUND_REQUESTS",
+    "BY_NAME",
+    "STREAM",
+    "encode_json",
+]
 
 DIRECT_TIMEOUT = checks.integer_in(10, 3600)
 BATCH_TIMEOUT = checks.integer_in(10, 172800)
@@ -34,10 +55,13 @@ class Param(NamedTuple):
     where: str
     check: checks.Check
     doc_type: str
+    #: A body that may be left out (``projects_log_list``'s ``data``). Path arguments are always required, query
+    #: arguments never.
+    optional: bool = False
 
     @property
     def required(self) -> bool:
-        return self.where != "query"
+        return self.where != "query" and not self.optional
 
 
 class Returns(NamedTuple):
@@ -82,10 +106,8 @@ CONTENT = Returns("str or dict()", _content)
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Model):
-        return value.to_dict()
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, (Model, date)):  # a model: the fields that are set, as generated clients send them
+        return sanitize(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -338,8 +360,69 @@ _DEFAULT_VERSION = (
     ),
 )
 
+#: The 22 deployment-request endpoints: the default version's, then their twins for a named version.
 ENDPOINTS: Tuple[Endpoint, ...] = _DEFAULT_VERSION + tuple(e.for_version() for e in _DEFAULT_VERSION)
-BY_NAME: Dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+
+LABELS = _query("labels", checks.text, "str")
+DEPLOYMENTS = "/projects/{project_name}/deployments"
+VERSIONS = DEPLOYMENTS + "/{deployment_name}/versions"
+
+#: Read-only endpoints that request code calls around requests, with the public client's names and arguments.
+AROUND_REQUESTS: Tuple[Endpoint, ...] = (
+    Endpoint("service_status", "Service status", "GET", "/status", (), one(Status)),
+    Endpoint(
+        "projects_list",
+        "List projects",
+        "GET",
+        "/projects",
+        (_query("organization", checks.text, "str"), LABELS),
+        many(ProjectList),
+    ),
+    Endpoint(
+        "projects_get", "Get details of a project", "GET", "/projects/{project_name}", (PROJECT,), one(ProjectDetail)
+    ),
+    Endpoint(
+        "projects_log_list",
+        "List logs for a project",
+        "POST",
+        "/projects/{project_name}/logs",
+        (PROJECT, Param("data", "body", checks.logs_filter, "LogsCreate", optional=True)),
+        many(Logs),
+    ),
+    Endpoint(
+        "deployments_list",
+        "List deployments",
+        "GET",
+        DEPLOYMENTS,
+        (PROJECT, LABELS, _query("supports_request_format", checks.boolean, "bool")),
+        many(DeploymentList),
+    ),
+    Endpoint(
+        "deployments_get",
+        "Get details of a deployment",
+        "GET",
+        DEPLOYMENTS + "/{deployment_name}",
+        (PROJECT, DEPLOYMENT),
+        one(DeploymentDetail),
+    ),
+    Endpoint(
+        "deployment_versions_list",
+        "List versions",
+        "GET",
+        VERSIONS,
+        (PROJECT, DEPLOYMENT, LABELS),
+        many(DeploymentVersionList),
+    ),
+    Endpoint(
+        "deployment_versions_get",
+        "Get details of a version",
+        "GET",
+        VERSIONS + "/{version}",
+        (PROJECT, DEPLOYMENT, VERSION),
+        one(DeploymentVersionDetail),
+    ),
+)
+BY_NAME: Dict[str, Endpoint] = {e.name: e for e in ENDPOINTS + AROUND_REQUESTS}
 
 #: Streaming direct request, served by :func:`ubiops.utils.stream_request` rather than a CoreApi method.
 STREAM = BY_NAME["deployment_requests_create"]._replace(

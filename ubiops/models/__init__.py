@@ -1,6 +1,7 @@
-"""Typed records of the deployment-requests API."""
+"""Typed records of the API: deployment requests, and the status, projects, deployments, versions and logs that
+request code reads around them."""
 
-from ubiops.models.base import Model
+from ubiops.models.base import MODELS, Model
 from ubiops.models.deployment_requests import (
     DeploymentRequestBatchCreateResponse,
     DeploymentRequestCreateResponse,
@@ -9,13 +10,39 @@ from ubiops.models.deployment_requests import (
     DeploymentRequestSingleDetail,
     DeploymentRequestUpdate,
 )
+from ubiops.models.deployments import (
+    DeploymentDetail,
+    DeploymentList,
+    DeploymentVersionDetail,
+    DeploymentVersionList,
+    DeploymentVersionPort,
+    InputOutputFieldDetail,
+    InputOutputFieldList,
+    InputOutputWidgetList,
+)
+from ubiops.models.projects import Logs, LogsCreate, ProjectDetail, ProjectList
+from ubiops.models.status import Status
 
 __all__ = [
     "Model",
+    "MODELS",
     "DeploymentRequestBatchCreateResponse",
     "DeploymentRequestCreateResponse",
     "DeploymentRequestDetail",
     "DeploymentRequestList",
     "DeploymentRequestSingleDetail",
     "DeploymentRequestUpdate",
+    "Status",
+    "ProjectList",
+    "ProjectDetail",
+    "LogsCreate",
+    "Logs",
+    "DeploymentList",
+    "DeploymentDetail",
+    "DeploymentVersionList",
+    "DeploymentVersionDetail",
+    "DeploymentVersionPort",
+    "InputOutputFieldList",
+    "InputOutputFieldDetail",
+    "InputOutputWidgetList",
 ]

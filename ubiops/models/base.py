@@ -1,13 +1,13 @@
 """The one base every model is declared on: fields are the class annotations, nothing else to maintain."""
 
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Dict, Optional, Tuple, Type, TypeVar
+from datetime import date, datetime, timezone
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin
 
 from dateutil.parser import isoparse
 
 from ubiops.exceptions import ApiTypeError
 
-__all__ = ["Model", "parse_datetime"]
+__all__ = ["Model", "parse_datetime", "sanitize", "decode", "MODELS"]
 
 M = TypeVar("M", bound="Model")
 _DATETIME_TYPES = (datetime, Optional[datetime])
@@ -20,6 +20,20 @@ def parse_datetime(value: str) -> datetime:
     except ValueError:  # before 3.11 fromisoformat rejects "Z" and other valid ISO 8601 forms
         parsed = isoparse(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+#: Every public model by class name, for answers decoded by a type name (``ApiClient.deserialize``).
+MODELS: Dict[str, Type["Model"]] = {}
+
+
+def _nested(annotation: Any) -> Optional[Tuple[Type["Model"], bool]]:
+    """The model a field holds and whether it is a list of them: ``Optional[Widget]``, ``Optional[List[Field]]``."""
+    for arg in get_args(annotation) if get_origin(annotation) is Union else (annotation,):
+        is_list = get_origin(arg) in (list, List)
+        inner = get_args(arg)[0] if is_list and get_args(arg) else arg
+        if isinstance(inner, type) and issubclass(inner, Model):
+            return inner, is_list
+    return None
 
 
 class Model:
@@ -36,6 +50,7 @@ class Model:
 
     _fields: ClassVar[Tuple[str, ...]] = ()
     _datetime_fields: ClassVar[Tuple[str, ...]] = ()
+    _nested_fields: ClassVar[Dict[str, Tuple[Type["Model"], bool]]] = {}
     _defaults: ClassVar[Dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -44,7 +59,11 @@ class Model:
         own = tuple(name for name in annotations if not name.startswith("_"))
         cls._fields = tuple(dict.fromkeys(cls._fields + own))
         cls._datetime_fields = cls._datetime_fields + tuple(n for n in own if annotations[n] in _DATETIME_TYPES)
+        nested = {name: _nested(annotations[name]) for name in own}
+        cls._nested_fields = {**cls._nested_fields, **{name: kind for name, kind in nested.items() if kind}}
         cls._defaults = {name: getattr(cls, name, None) for name in cls._fields}
+        if not cls.__name__.startswith("_"):
+            MODELS[cls.__name__] = cls
 
     def __init__(self, *args: Any, local_vars_configuration: Any = None, **kwargs: Any) -> None:
         cls_name = type(self).__name__
@@ -60,18 +79,25 @@ class Model:
                 f"{cls_name}() got an unexpected keyword argument '{unknown[0]}'; fields are {', '.join(self._fields)}"
             )
         values = {**self._defaults, **kwargs}
-        self.__dict__.update(self._parse_datetimes(values))
+        self.__dict__.update(self._parse(values))
         self._validate(local_vars_configuration)
 
     def _validate(self, configuration: Any) -> None:
         """Hook for models with rules on their values."""
 
     @classmethod
-    def _parse_datetimes(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+    def _parse(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        """Datetime text becomes a datetime, and a dict (or a list of them) in a field of models becomes models."""
         for name in cls._datetime_fields:
             value = values.get(name)
             if value.__class__ is str:
                 values[name] = parse_datetime(value)
+        for name, (model, is_list) in cls._nested_fields.items():
+            value = values.get(name)
+            if is_list and isinstance(value, list):
+                values[name] = [model.from_json(item) if isinstance(item, dict) else item for item in value]
+            elif not is_list and isinstance(value, dict):
+                values[name] = model.from_json(value)
         return values
 
     @classmethod
@@ -81,7 +107,7 @@ class Model:
         values: Dict[str, Any] = dict.fromkeys(cls._fields)
         values.update(data)
         model = cls.__new__(cls)
-        model.__dict__ = cls._parse_datetimes(values)
+        model.__dict__ = cls._parse(values)
         return model
 
     def to_dict(self) -> Dict[str, Any]:
@@ -113,3 +139,42 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+def sanitize(value: Any) -> Any:
+    """A JSON-ready copy, as generated clients send it: a model becomes a dict of its fields that are not None,
+    a datetime or date ISO 8601 text, a tuple a list; lists and dicts are copied with their items sanitized."""
+    if isinstance(value, Model):
+        return {name: sanitize(item) for name in value._fields if (item := value.__dict__[name]) is not None}
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [sanitize(item) for item in value]
+    if isinstance(value, dict):
+        return {key: sanitize(item) for key, item in value.items()}
+    return value
+
+
+_PRIMITIVES: Dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def decode(data: Any, type_name: str) -> Any:
+    """Decoded JSON as the type a generated client names: ``list[X]``, ``dict(str, X)``, a model name, ``str``,
+    ``int``, ``float``, ``bool``, ``date``, ``datetime`` or ``object`` (as it is). None stays None."""
+    if data is None or type_name == "object":
+        return data
+    if type_name.startswith("list[") and type_name.endswith("]"):
+        return [decode(item, type_name[5:-1]) for item in data]
+    if type_name.startswith("dict(") and type_name.endswith(")"):
+        value_type = type_name[5:-1].split(",", 1)[1].strip()
+        return {key: decode(item, value_type) for key, item in data.items()}
+    if type_name == "datetime":
+        return parse_datetime(data)
+    if type_name == "date":
+        return date.fromisoformat(data)
+    if type_name in _PRIMITIVES:
+        return data if isinstance(data, (dict, list)) else _PRIMITIVES[type_name](data)
+    model = MODELS.get(type_name)
+    if model is None:
+        raise ApiTypeError(f"cannot decode into {type_name!r}: not a model, list[...], dict(str, ...) or a primitive")
+    return model.from_json(data)

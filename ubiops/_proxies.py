@@ -1,0 +1,87 @@
+"""The proxy a call goes through when ``Configuration.proxy`` is not set, read from the environment as ``requests``
+reads it: ``HTTP_PROXY`` for ``http://`` URLs, ``HTTPS_PROXY`` for ``https://`` URLs, ``ALL_PROXY`` for either,
+and ``NO_PROXY`` for the hosts that are reached directly. Each name may be upper or lower case (lower case wins).
+
+``NO_PROXY`` is a comma-separated list of entries: ``*`` (no proxy at all), a host name that matches itself and its
+subdomains (``example.com``, ``.example.com`` and ``*.example.com`` all match ``api.example.com``), an IP address,
+an IP network (``10.0.0.0/8``), each optionally with ``:port`` to match that port only. Loopback addresses are not
+special: list ``localhost,127.0.0.1`` to reach them directly.
+"""
+
+import ipaddress
+from typing import Optional, Tuple, Union
+from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
+
+__all__ = ["proxy_from_environment", "bypasses_proxy"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+def proxy_from_environment(url: str) -> Optional[str]:
+    """The proxy URL for ``url`` from the environment, or None to connect directly."""
+    proxies = getproxies_environment()
+    target = urlsplit(url)
+    proxy = proxies.get(target.scheme) or proxies.get("all")
+    if not proxy or not target.hostname:
+        return None
+    port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
+    if bypasses_proxy(target.hostname, port, proxies.get("no", "")):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` (its text) says that ``host:port`` is reached directly."""
+    host = host.lower().strip("[]").rstrip(".")
+    address = _address(host)
+    for entry in no_proxy.lower().split(","):
+        entry = entry.strip()
+        if entry == "*":
+            return True
+        name, entry_port = _split_port(entry)
+        if not name or (entry_port is not None and entry_port != port):
+            continue
+        if "/" in name:
+            if address is not None and _in_network(address, name):
+                return True
+            continue
+        entry_address = _address(name)
+        if entry_address is not None:
+            if entry_address == address:
+                return True
+            continue
+        name = name.lstrip("*").lstrip(".")
+        if name and (host == name or host.endswith("." + name)):
+            return True
+    return False
+
+
+def _split_port(entry: str) -> Tuple[str, Optional[int]]:
+    """``host:port``, ``[v6]:port``, ``v6`` or ``host`` as (host, port or None)."""
+    if entry.startswith("["):
+        name, _, rest = entry[1:].partition("]")
+        return name, _port(rest[1:]) if rest.startswith(":") else None
+    if entry.count(":") == 1:
+        name, _, port = entry.partition(":")
+        return name, _port(port)
+    return entry, None
+
+
+def _port(text: str) -> Optional[int]:
+    return int(text) if text.isdigit() else None
+
+
+def _address(text: str) -> Optional[_Address]:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _in_network(address: _Address, network: str) -> bool:
+    try:
+        return address in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
