@@ -186,8 +186,8 @@ def core_api(api_client):
     return ubiops.CoreApi(api_client)
 
 
-def test_the_cases_cover_all_60_methods():
-    assert len(METHODS) == 44 and len(AROUND_METHODS) == 16
+def test_the_cases_cover_all_62_methods():
+    assert len(METHODS) == 44 and len(AROUND_METHODS) == 18
     assert set(METHODS + AROUND_METHODS) == {name for name in vars(ubiops.CoreApi) if not name.startswith("_")}
 
 
@@ -559,6 +559,21 @@ def _check_logs(result: Any) -> None:
     assert result[0].a_key_of_a_newer_server == 1 and "a_key_of_a_newer_server" not in result[0].to_dict()
 
 
+_LOG_LINE = {
+    "timestamp": 1585425626613000000,
+    "timestamp_str": "2020-03-28T20:00:26.613000000Z",
+    "log": "Loading model...",
+    "metadata": {"deployment_name": "dep/../x", "deployment_version": "v1", "level": "info", "system": False},
+}
+
+
+def _check_log_lines(result: Any) -> None:
+    assert [type(r) for r in result] == [ubiops.models.LogList]
+    assert (result[0].timestamp, result[0].log) == (1585425626613000000, "Loading model...")
+    assert isinstance(result[0].metadata, ubiops.models.LogMetadata)
+    assert (result[0].metadata.deployment_name, result[0].metadata.level) == ("dep/../x", "info")
+
+
 def _check_deployments(result: Any) -> None:
     assert [type(r) for r in result] == [ubiops.models.DeploymentList]
     assert [type(f) for f in result[0].input_fields] == [ubiops.models.InputOutputFieldList] * 2
@@ -626,6 +641,16 @@ AROUND_CASES = {
         b'{"filters":{"deployment_name":"dep/../x","deployment_version":"v1"},"limit":10}',
         [_LOG],
         _check_logs,
+    ),
+    "logs_list": AroundCase(
+        (P,),
+        {"query": '{deployment_name="d"} |= "x"', "start": "2020-01-01T00:00:00Z", "end": "0", "limit": 10},
+        "GET",
+        f"/projects/{ENCODED[P]}/logs?query=%7Bdeployment_name%3D%22d%22%7D+%7C%3D+%22x%22"
+        "&start=2020-01-01T00%3A00%3A00Z&end=0&limit=10",
+        b"",
+        [_LOG_LINE],
+        _check_log_lines,
     ),
     "deployments_list": AroundCase(
         (P,),

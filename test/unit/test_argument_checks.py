@@ -190,6 +190,9 @@ VALID_QUERY = {
     "labels": "",
     "organization": "my-organization",
     "supports_request_format": True,
+    "query": '{deployment_name="d"} |= "x"',
+    "start": "2020-01-01T00:00:00Z",
+    "end": "1577923200000000000",
 }
 
 
@@ -236,6 +239,8 @@ def test_without_client_side_validation_the_call_goes_on_to_the_transport():
         ("deployment_versions_list", "labels", 5, "a str"),
         ("projects_log_list", "data", "deployment_name:d", "a LogsCreate or a dict"),
         ("projects_log_list", "data", [{"limit": 1}], "a LogsCreate or a dict"),
+        ("logs_list", "query", {"deployment_name": "d"}, "a str"),
+        ("logs_list", "limit", "10", "an int"),
     ],
 )
 def test_type_rules_around_requests(core_api, name, param, bad, rule):

@@ -42,6 +42,7 @@ Status service_status() | GET /status
 list[ProjectList] projects_list(organization=organization, labels=labels) | GET /projects
 ProjectDetail projects_get(project_name) | GET /projects/{project_name}
 list[Logs] projects_log_list(project_name, data=data) | POST /projects/{project_name}/logs
+list[LogList] logs_list(project_name, query=query, start=start, end=end, limit=limit) | GET /projects/{project_name}/logs
 list[DeploymentList] deployments_list(project_name, labels=labels, supports_request_format=supports_request_format) | GET /projects/{project_name}/deployments
 DeploymentDetail deployments_get(project_name, deployment_name) | GET /projects/{project_name}/deployments/{deployment_name}
 list[DeploymentVersionList] deployment_versions_list(project_name, deployment_name, labels=labels) | GET /projects/{project_name}/deployments/{deployment_name}/versions
@@ -70,7 +71,7 @@ ROWS = {**_rows(REFERENCE), **_rows(GETTERS), **_rows(AROUND)}
 OPTIONAL_EXTRAS = {"priority"}  # api-semantics.md: priority on create and batch create, absent from the reference
 
 
-def test_the_table_has_the_22_names_of_the_reference_and_the_getters_and_the_8_around_requests():
+def test_the_table_has_the_22_names_of_the_reference_and_the_getters_and_the_9_around_requests():
     assert len(_rows(REFERENCE)) == 18
     assert len(ENDPOINTS) == 22
     assert sorted(e.name for e in ENDPOINTS) == sorted({**_rows(REFERENCE), **_rows(GETTERS)})
@@ -131,10 +132,10 @@ def test_only_creates_are_not_idempotent_and_only_direct_creates_are_direct():
     }
 
 
-def test_core_api_has_exactly_60_methods_named_after_the_table():
+def test_core_api_has_exactly_62_methods_named_after_the_table():
     public = {name for name in vars(ubiops.CoreApi) if not name.startswith("_")}
     assert public == set(ROWS) | {f"{name}_with_http_info" for name in ROWS}
-    assert len(public) == 60
+    assert len(public) == 62
     assert all(isinstance(vars(ubiops.CoreApi)[name], Operation) for name in public)
     assert STREAM.name not in public
 

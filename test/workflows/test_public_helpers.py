@@ -127,8 +127,8 @@ def test_stream_logs_without_a_logs_method_warns_once_and_waits(server, capsys):
 
 
 class RawLogsCoreApi(ubiops.CoreApi):
-    """A client with ``projects_log_list`` as the public one has it, sent to the server as it is: POST
-    /projects/{project}/logs with the data as JSON. Against a server without that route: its real answer."""
+    """A client whose ``projects_log_list`` posts to a logs route this server does not have (as a platform without
+    it would answer): the helper must get the server's real refusal (501) and wait on without logs."""
 
     calls: List[Dict[str, Any]]
 
@@ -137,7 +137,7 @@ class RawLogsCoreApi(ubiops.CoreApi):
         configuration = self.api_client.configuration
         response = urllib3.request(
             "POST",
-            f"{configuration.host}/projects/{project_name}/logs",
+            f"{configuration.host}/projects/{project_name}/logs-of-another-platform",
             json=data,
             headers={"Authorization": configuration.get_api_key_with_prefix("Authorization")},
         )
@@ -146,11 +146,20 @@ class RawLogsCoreApi(ubiops.CoreApi):
         return response.json()
 
 
+def test_stream_logs_shows_the_request_s_own_log_lines(server, capsys):
+    with ubiops.ApiClient(server.configuration()) as api_client:
+        core_api = ubiops.CoreApi(api_client)
+        first, second = core_api.batch_deployment_requests_create(PROJECT, "sleeper", ["0.3", "0.4"])
+        wait_for_deployment_request(core_api, PROJECT, "sleeper", first.id, quiet=True)
+        record = wait_for_deployment_request(core_api, PROJECT, "sleeper", second.id, stream_logs=True)
+    assert record.status == "completed"
+    printed = capsys.readouterr().out.splitlines()
+    assert any(line.endswith("sleeping 0.4 s") for line in printed), printed
+    assert not any("sleeping 0.3 s" in line for line in printed)  # another request's line
+
+
 def test_stream_logs_against_a_server_without_the_logs_endpoint_warns_once_and_waits(server, capsys):
-    headers = {"Authorization": f"Token {server.token}"}
-    answer = urllib3.request("POST", f"{server.url}/projects/{PROJECT}/logs", json={}, headers=headers).status
-    if answer not in (404, 501):
-        pytest.skip(f"this server has a logs endpoint (it answered {answer})")
+    answer = 501  # what this server answers for an API path it does not emulate
     with ubiops.ApiClient(server.configuration()) as api_client:
         core_api = RawLogsCoreApi(api_client)
         request_id = core_api.batch_deployment_requests_create(PROJECT, "sleeper", ["0.5"])[0].id

@@ -28,6 +28,7 @@ from ubiops.models import (
     DeploymentRequestSingleDetail,
     DeploymentVersionDetail,
     DeploymentVersionList,
+    LogList,
     Logs,
     ProjectDetail,
     ProjectList,
@@ -174,6 +175,7 @@ class CoreApi:
     projects_list: Operation[List[ProjectList]] = Operation()
     projects_get: Operation[ProjectDetail] = Operation()
     projects_log_list: Operation[List[Logs]] = Operation()
+    logs_list: Operation[List[LogList]] = Operation()
     deployments_list: Operation[List[DeploymentList]] = Operation()
     deployments_get: Operation[DeploymentDetail] = Operation()
     deployment_versions_list: Operation[List[DeploymentVersionList]] = Operation()
@@ -183,6 +185,7 @@ class CoreApi:
     projects_list_with_http_info: Operation[Info[List[ProjectList]]] = Operation()
     projects_get_with_http_info: Operation[Info[ProjectDetail]] = Operation()
     projects_log_list_with_http_info: Operation[Info[List[Logs]]] = Operation()
+    logs_list_with_http_info: Operation[Info[List[LogList]]] = Operation()
     deployments_list_with_http_info: Operation[Info[List[DeploymentList]]] = Operation()
     deployments_get_with_http_info: Operation[Info[DeploymentDetail]] = Operation()
     deployment_versions_list_with_http_info: Operation[Info[List[DeploymentVersionList]]] = Operation()

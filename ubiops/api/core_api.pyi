@@ -21,6 +21,7 @@ from ubiops.models import (
     DeploymentRequestUpdate,
     DeploymentVersionDetail,
     DeploymentVersionList,
+    LogList,
     Logs,
     LogsCreate,
     ProjectDetail,
@@ -729,6 +730,21 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> List[Logs]: ...
+    def logs_list(
+        self,
+        project_name: str,
+        *,
+        query: Optional[str] = None,
+        start: Optional[str] = None,
+        end: Optional[str] = None,
+        limit: Optional[int] = None,
+        async_req: bool = False,
+        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
+        _preload_content: bool = True,
+        _return_http_data_only: bool = True,
+        _retries: Optional[Union[int, RetryPolicy]] = None,
+        _headers: Optional[Dict[str, str]] = None,
+    ) -> List[LogList]: ...
     def deployments_list(
         self,
         project_name: str,
@@ -825,6 +841,21 @@ class CoreApi:
         _retries: Optional[Union[int, RetryPolicy]] = None,
         _headers: Optional[Dict[str, str]] = None,
     ) -> Tuple[List[Logs], int, HTTPHeaderDict]: ...
+    def logs_list_with_http_info(
+        self,
+        project_name: str,
+        *,
+        query: Optional[str] = None,
+        start: Optional[str] = None,
+        end: Optional[str] = None,
+        limit: Optional[int] = None,
+        async_req: bool = False,
+        _request_timeout: Optional[Union[float, Tuple[float, float]]] = None,
+        _preload_content: bool = True,
+        _return_http_data_only: bool = False,
+        _retries: Optional[Union[int, RetryPolicy]] = None,
+        _headers: Optional[Dict[str, str]] = None,
+    ) -> Tuple[List[LogList], int, HTTPHeaderDict]: ...
     def deployments_list_with_http_info(
         self,
         project_name: str,

@@ -24,6 +24,7 @@ from ubiops.models import (
     DeploymentRequestSingleDetail,
     DeploymentVersionDetail,
     DeploymentVersionList,
+    LogList,
     Logs,
     Model,
     ProjectDetail,
@@ -388,6 +389,20 @@ AROUND_REQUESTS: Tuple[Endpoint, ...] = (
         "/projects/{project_name}/logs",
         (PROJECT, Param("data", "body", checks.logs_filter, "LogsCreate", optional=True)),
         many(Logs),
+    ),
+    Endpoint(
+        "logs_list",
+        "List logs for a project",
+        "GET",
+        "/projects/{project_name}/logs",
+        (
+            PROJECT,
+            _query("query", checks.text, "str"),
+            _query("start", checks.text, "str"),
+            _query("end", checks.text, "str"),
+            _query("limit", checks.integer_in(1, 5000), "int"),
+        ),
+        many(LogList),
     ),
     Endpoint(
         "deployments_list",

@@ -20,7 +20,7 @@ from ubiops.models.deployments import (
     InputOutputFieldList,
     InputOutputWidgetList,
 )
-from ubiops.models.projects import Logs, LogsCreate, ProjectDetail, ProjectList
+from ubiops.models.projects import LogList, LogMetadata, Logs, LogsCreate, ProjectDetail, ProjectList
 from ubiops.models.status import Status
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "ProjectDetail",
     "LogsCreate",
     "Logs",
+    "LogList",
+    "LogMetadata",
     "DeploymentList",
     "DeploymentDetail",
     "DeploymentVersionList",

@@ -62,3 +62,33 @@ class Logs(Model):
     webhook_name: Optional[str] = None
     system: Optional[bool] = None
     level: Optional[str] = None
+
+
+class LogMetadata(Model):
+    """Where a log line comes from (``LogList.metadata``)."""
+
+    deployment_name: Optional[str] = None
+    deployment_version: Optional[str] = None
+    deployment_version_revision_id: Optional[str] = None
+    instance_id: Optional[str] = None
+    process_id: Optional[int] = None
+    environment_name: Optional[str] = None
+    environment_tag: Optional[str] = None
+    environment_build_id: Optional[str] = None
+    pipeline_name: Optional[str] = None
+    pipeline_version: Optional[str] = None
+    pipeline_object_name: Optional[str] = None
+    deployment_request_id: Optional[str] = None
+    pipeline_request_id: Optional[str] = None
+    webhook_name: Optional[str] = None
+    system: Optional[bool] = None
+    level: Optional[str] = None
+
+
+class LogList(Model):
+    """One log line as ``logs_list`` returns it; ``timestamp`` is in nanoseconds since the epoch."""
+
+    timestamp: Optional[int] = None
+    timestamp_str: Optional[str] = None
+    log: Optional[str] = None
+    metadata: Optional[LogMetadata] = None

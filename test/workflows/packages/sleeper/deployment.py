@@ -1,4 +1,4 @@
-"""Plain in and out: sleeps the number of seconds given as text, then returns it."""
+"""Plain in and out: says so in its log, sleeps the number of seconds given as text, then returns it."""
 
 import time
 
@@ -8,5 +8,6 @@ class Deployment:
         pass
 
     def request(self, data, context):
+        print(f"sleeping {data} s", flush=True)
         time.sleep(float(data))
         return data
