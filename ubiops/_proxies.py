@@ -9,9 +9,9 @@ special: list ``localhost,127.0.0.1`` to reach them directly.
 """
 
 import ipaddress
+import os
 from typing import Optional, Tuple, Union
 from urllib.parse import urlsplit
-from urllib.request import getproxies_environment
 
 __all__ = ["proxy_from_environment", "bypasses_proxy"]
 
@@ -19,15 +19,29 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
+def _variable(name: str) -> str:
+    """A proxy variable as urllib (and so requests) reads it: the lower-case name wins when it is set, even to
+    nothing (which turns the proxy off); else the upper-case one."""
+    value = os.environ.get(name)
+    return os.environ.get(name.upper(), "") if value is None else value
+
+
 def proxy_from_environment(url: str) -> Optional[str]:
-    """The proxy URL for ``url`` from the environment, or None to connect directly."""
-    proxies = getproxies_environment()
+    """The proxy URL for ``url`` from the environment, or None to connect directly. Looks up only the proxy
+    variables (a scan of the whole environment would cost every call); under CGI (``REQUEST_METHOD`` set)
+    ``HTTP_PROXY`` is a request header, so only ``http_proxy`` counts, as in urllib."""
+    scheme = url.partition("://")[0].lower()
+    if scheme == "http" and "REQUEST_METHOD" in os.environ:
+        proxy = os.environ.get("http_proxy") or _variable("all_proxy")
+    else:
+        proxy = _variable(f"{scheme}_proxy") or _variable("all_proxy")
+    if not proxy:
+        return None
     target = urlsplit(url)
-    proxy = proxies.get(target.scheme) or proxies.get("all")
-    if not proxy or not target.hostname:
+    if not target.hostname:
         return None
     port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
-    if bypasses_proxy(target.hostname, port, proxies.get("no", "")):
+    if bypasses_proxy(target.hostname, port, _variable("no_proxy")):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 

@@ -1,5 +1,7 @@
 """Proxies from the environment: which proxy a URL goes through, and which hosts NO_PROXY sends direct."""
 
+from urllib.request import getproxies_environment
+
 import pytest
 
 from ubiops._proxies import bypasses_proxy, proxy_from_environment
@@ -80,3 +82,27 @@ def test_loopback_is_proxied_unless_listed(monkeypatch):
 )
 def test_no_proxy_entries(host, port, no_proxy, bypassed):
     assert bypasses_proxy(host, port, no_proxy) is bypassed
+
+
+CASES = [
+    {},
+    {"HTTP_PROXY": "p:1"},
+    {"http_proxy": "", "HTTP_PROXY": "p:1"},  # a lower-case name set to nothing turns the proxy off
+    {"http_proxy": "http://q:1", "HTTP_PROXY": "p:1"},
+    {"https_proxy": "h:2", "ALL_PROXY": "a:3"},
+    {"ALL_PROXY": "socks5://a:3"},
+    {"HTTP_PROXY": "p:1", "REQUEST_METHOD": "GET"},  # CGI: HTTP_PROXY is a request header
+    {"http_proxy": "q:1", "REQUEST_METHOD": "GET"},
+]
+
+
+@pytest.mark.parametrize("environment", CASES, ids=str)
+@pytest.mark.parametrize("url", ["http://api.example.com/v2.1/status", "https://api.example.com/v2.1/status"])
+def test_the_proxy_is_the_one_urllib_reads_as_requests_does(monkeypatch, environment, url):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    reference = getproxies_environment()
+    expected = reference.get(url.split(":", 1)[0]) or reference.get("all")
+    if expected and "://" not in expected:
+        expected = "http://" + expected
+    assert proxy_from_environment(url) == (expected or None)
