@@ -4,10 +4,15 @@ proven against a real LocalServer on 127.0.0.1."""
 from typing import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from local_helpers import Http, http_for
 
 import ubiops
 from ubiops.local import LocalServer, default_config
+from ubiops.local.logfile import LogRecord
+from ubiops.local.logquery import compile_query, labels_of, parse_moment
+from ubiops.local.validation import ApiError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,3 +47,54 @@ def test_public_client_style_except_api_request_error(core_api: ubiops.CoreApi) 
         assert "nope" in error.get_body_message()
     else:
         pytest.fail("no exception")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("start", "1" + "0" * 400 + ".0"),  # float() overflowed to infinity
+        ("end", "9" * 400 + ".5"),
+        ("start", "1" * 5000),  # past the int() digit limit
+        ("query", "| " + "(" * 400 + 'a="b"' + ")" * 400),  # recursion
+        ("query", "| " + "(" * 2000),
+    ],
+)
+def test_logs_odd_query_parameters_are_200_or_400_never_500(http: Http, parameter: str, value: str) -> None:
+    reply = http.request("GET", "/projects/local/logs", query={parameter: value})
+    assert reply.status in (200, 400), reply
+    if reply.status == 400:
+        assert parameter in reply.json()["error"]
+
+
+def test_deprecated_logs_odd_date_is_200_or_400(http: Http) -> None:
+    reply = http.request("POST", "/projects/local/logs", json_body={"date": "1" + "0" * 400 + ".0"})
+    assert reply.status in (200, 400), reply
+
+
+_QUERY_PIECES = st.sampled_from(
+    ['|=', '!=', '|~', '!~', '|', '{', '}', '(', ')', ',', 'and', 'or', '=', '==', '=~', '!~', 'deployment_name',
+     'level', '"echo"', '"a\\\\"', '"\\ud800"', '`x`', '"(?P<x>"', '"*"', '"a+"', ' ', 'é', '\\', '"', '`']
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(_QUERY_PIECES, max_size=40).map(" ".join)))
+def test_any_query_compiles_or_is_a_400(query: str) -> None:
+    record = LogRecord(1, "info", "echo", "v1", 1, "req", "a line")
+    try:
+        keep = compile_query(query)
+    except ApiError as error:
+        assert error.status == 400 and error.message.startswith("query: ")
+        return
+    assert keep(record, labels_of(record)) in (True, False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=50), st.from_regex(r"[0-9]{1,60}(\.[0-9]{1,30})?", fullmatch=True)))
+def test_any_moment_parses_or_is_a_400(raw: str) -> None:
+    try:
+        moment = parse_moment("start", raw)
+    except ApiError as error:
+        assert error.status == 400 and error.message.startswith("start: ")
+        return
+    assert moment is None or isinstance(moment, int)
