@@ -1,7 +1,7 @@
 """Findings of the review of the i9 change (compatibility with the public client and the official tools), each
 proven against a real LocalServer on 127.0.0.1."""
 
-from typing import Iterator
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +10,7 @@ from local_helpers import Http, http_for
 
 import ubiops
 from ubiops.local import LocalServer, default_config
-from ubiops.local.logfile import LogRecord
+from ubiops.local.logfile import MAX_LINE, LogRecord, _Lines
 from ubiops.local.logquery import compile_query, labels_of, parse_moment
 from ubiops.local.validation import ApiError
 
@@ -98,3 +98,28 @@ def test_any_moment_parses_or_is_a_400(raw: str) -> None:
         assert error.status == 400 and error.message.startswith("start: ")
         return
     assert moment is None or isinstance(moment, int)
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.records: List[Tuple[Optional[str], bytes]] = []
+
+    def record(self, level: str, deployment: str, version: str, process_id: int, request: Any, text: bytes) -> None:
+        self.records.append((request, text))
+
+
+@pytest.mark.parametrize("split", [1, 5, 20])
+def test_a_marker_split_by_a_read_after_a_long_unterminated_line_is_still_a_marker(split: int) -> None:
+    """A deployment prints a long text without a newline (a progress bar with \\r); the pump's read ends inside
+    the worker's marker that follows. The marker must not be written as text, and the request must be known."""
+    marker = b"\x1bubiops-local-0123456789abcdef:"
+    log = _Collect()
+    lines = _Lines(log, "info", "d", "v", 0, marker)  # type: ignore[arg-type]
+    begin = marker + b"B req-1\n"
+    lines.feed(b"x" * (MAX_LINE - 3) + begin[:split])
+    lines.feed(begin[split:] + b"inside\n" + marker + b"E\n")
+    lines.end()
+    texts = b"".join(text for _, text in log.records)
+    assert b"ubiops-local" not in texts and b"B req-1" not in texts, log.records
+    assert (None, b"x" * (MAX_LINE - 3)) in log.records
+    assert ("req-1", b"inside") in log.records
