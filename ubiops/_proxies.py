@@ -9,9 +9,13 @@ special: list ``localhost,127.0.0.1`` to reach them directly.
 """
 
 import ipaddress
+import os
 from typing import Optional, Tuple, Union
 from urllib.parse import urlsplit
 from urllib.request import getproxies_environment
+
+from urllib3.exceptions import LocationValueError
+from urllib3.util import parse_url
 
 __all__ = ["proxy_from_environment", "bypasses_proxy"]
 
@@ -20,16 +24,44 @@ _Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
 def proxy_from_environment(url: str) -> Optional[str]:
-    """The proxy URL for ``url`` from the environment, or None to connect directly."""
+    """The proxy URL for ``url`` from the environment, or None to connect directly. A value that is no usable
+    proxy URL raises :class:`urllib3.exceptions.LocationValueError` naming the variable (the transport makes it an
+    ``ApiConnectionError`` that is not retried)."""
     proxies = getproxies_environment()
     target = urlsplit(url)
-    proxy = proxies.get(target.scheme) or proxies.get("all")
+    key = target.scheme if proxies.get(target.scheme) else "all"
+    proxy = (proxies.get(key) or "").strip()
     if not proxy or not target.hostname:
         return None
     port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
     if bypasses_proxy(target.hostname, port, proxies.get("no", "")):
         return None
-    return proxy if "://" in proxy else f"http://{proxy}"
+    proxy = proxy if "://" in proxy else f"http://{proxy}"
+    problem = _problem(proxy)
+    if problem:
+        raise LocationValueError(f"{_variable(key)}={proxy!r} is not a usable proxy URL ({problem}): {_HOW}")
+    return proxy
+
+
+_HOW = "set it to http://host:port (or http://user:password@host:port), or list the host in NO_PROXY"
+
+
+def _variable(key: str) -> str:
+    """The environment variable that named the proxy for ``key`` (http, https, all): lower case wins."""
+    lower = f"{key}_proxy"
+    return lower if os.environ.get(lower) else lower.upper()
+
+
+def _problem(proxy: str) -> Optional[str]:
+    try:
+        parsed = parse_url(proxy)
+    except LocationValueError as error:
+        return str(error)
+    if parsed.scheme not in ("http", "https"):
+        return f"scheme {parsed.scheme}: only http:// and https:// proxies are supported"
+    if not parsed.host:
+        return "no host"
+    return None
 
 
 def bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:
