@@ -1,6 +1,7 @@
 """Findings of the review of the i9 change (compatibility with the public client and the official tools), each
 proven against a real LocalServer on 127.0.0.1."""
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
@@ -123,3 +124,12 @@ def test_a_marker_split_by_a_read_after_a_long_unterminated_line_is_still_a_mark
     assert b"ubiops-local" not in texts and b"B req-1" not in texts, log.records
     assert (None, b"x" * (MAX_LINE - 3)) in log.records
     assert ("req-1", b"inside") in log.records
+
+
+def test_logs_list_takes_a_datetime_or_an_int_as_the_public_client_does(core_api: ubiops.CoreApi) -> None:
+    """The public client turns a non-str start or end into text; ours refused them with ApiTypeError."""
+    now = datetime.now(timezone.utc)
+    assert core_api.logs_list("local", start=now, end=now - timedelta(hours=1), limit=5) == []
+    assert core_api.logs_list("local", start=int(now.timestamp()), end=0, limit=5) == []
+    with pytest.raises(ubiops.ApiTypeError, match="start"):
+        core_api.logs_list("local", start=True)
