@@ -133,3 +133,16 @@ def test_logs_list_takes_a_datetime_or_an_int_as_the_public_client_does(core_api
     assert core_api.logs_list("local", start=int(now.timestamp()), end=0, limit=5) == []
     with pytest.raises(ubiops.ApiTypeError, match="start"):
         core_api.logs_list("local", start=True)
+
+
+@pytest.mark.xfail(strict=True, reason="ubiops.utils.stream_request has this package's own signature (core_api, "
+                   "project, deployment, data, version); the public one is (client, project_name, reference_type, "
+                   "reference_name, version=None, data=None, timeout=3600, full_response=False)")
+def test_public_stream_request_signature(core_api: ubiops.CoreApi) -> None:
+    parts = list(ubiops.utils.stream_request(core_api.api_client, "local", "deployment", "echo", data="hi"))
+    assert parts == []
+
+
+@pytest.mark.xfail(strict=True, reason="the public client's ubiops.utils.wait_for_deployment_version is missing")
+def test_public_wait_for_deployment_version(core_api: ubiops.CoreApi) -> None:
+    ubiops.utils.wait_for_deployment_version(core_api.api_client, "local", "echo", "v1", timeout=10, quiet=True)
