@@ -13,37 +13,64 @@ import os
 from typing import Optional, Tuple, Union
 from urllib.parse import urlsplit
 
+from urllib3.exceptions import LocationValueError
+from urllib3.util import parse_url
+
 __all__ = ["proxy_from_environment", "bypasses_proxy"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-def _variable(name: str) -> str:
-    """A proxy variable as urllib (and so requests) reads it: the lower-case name wins when it is set, even to
-    nothing (which turns the proxy off); else the upper-case one."""
+def _lookup(name: str) -> Tuple[str, str]:
+    """A proxy variable as urllib (and so requests) reads it, with the name it was read from: the lower-case name
+    wins when it is set, even to nothing (which turns the proxy off); else the upper-case one."""
     value = os.environ.get(name)
-    return os.environ.get(name.upper(), "") if value is None else value
+    if value is not None:
+        return value, name
+    return os.environ.get(name.upper(), ""), name.upper()
 
 
 def proxy_from_environment(url: str) -> Optional[str]:
     """The proxy URL for ``url`` from the environment, or None to connect directly. Looks up only the proxy
     variables (a scan of the whole environment would cost every call); under CGI (``REQUEST_METHOD`` set)
-    ``HTTP_PROXY`` is a request header, so only ``http_proxy`` counts, as in urllib."""
+    ``HTTP_PROXY`` is a request header, so only ``http_proxy`` counts, as in urllib. A value that is no usable
+    proxy URL raises :class:`urllib3.exceptions.LocationValueError` naming the variable (the transport makes it an
+    ``ApiConnectionError`` that is not retried)."""
     scheme = url.partition("://")[0].lower()
     if scheme == "http" and "REQUEST_METHOD" in os.environ:
-        proxy = os.environ.get("http_proxy") or _variable("all_proxy")
+        proxy, variable = os.environ.get("http_proxy", ""), "http_proxy"
     else:
-        proxy = _variable(f"{scheme}_proxy") or _variable("all_proxy")
+        proxy, variable = _lookup(f"{scheme}_proxy")
     if not proxy:
-        return None
+        proxy, variable = _lookup("all_proxy")
+    proxy = proxy.strip()
     target = urlsplit(url)
-    if not target.hostname:
+    if not proxy or not target.hostname:
         return None
     port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
-    if bypasses_proxy(target.hostname, port, _variable("no_proxy")):
+    if bypasses_proxy(target.hostname, port, _lookup("no_proxy")[0]):
         return None
-    return proxy if "://" in proxy else f"http://{proxy}"
+    proxy = proxy if "://" in proxy else f"http://{proxy}"
+    problem = _problem(proxy)
+    if problem:
+        raise LocationValueError(f"{variable}={proxy!r} is not a usable proxy URL ({problem}): {_HOW}")
+    return proxy
+
+
+_HOW = "set it to http://host:port (or http://user:password@host:port), or list the host in NO_PROXY"
+
+
+def _problem(proxy: str) -> Optional[str]:
+    try:
+        parsed = parse_url(proxy)
+    except LocationValueError as error:
+        return str(error)
+    if parsed.scheme not in ("http", "https"):
+        return f"scheme {parsed.scheme}: only http:// and https:// proxies are supported"
+    if not parsed.host:
+        return "no host"
+    return None
 
 
 def bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:

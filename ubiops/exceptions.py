@@ -9,18 +9,19 @@
         ├── ApiKeyError                  (also a KeyError)
         ├── ApiAttributeError            (also an AttributeError)
         └── ApiException                 the call reached the transport; .status .reason .body .headers .message .sent
-            ├── BadRequestException          400
-            ├── UnauthorizedException        401
-            ├── ForbiddenException           403
-            ├── NotFoundException            404
-            ├── ConflictException            409
-            ├── PayloadTooLargeException     413
-            ├── TooManyRequestsException     429, with .retry_after in seconds when the server said
-            ├── ServiceException             5xx
+            ├── ApiRequestError              a non-2xx answer (the public client's name for it); other statuses
+            │   ├── BadRequestException          400
+            │   ├── UnauthorizedException        401
+            │   ├── ForbiddenException           403
+            │   ├── NotFoundException            404
+            │   ├── ConflictException            409
+            │   ├── PayloadTooLargeException     413
+            │   ├── TooManyRequestsException     429, with .retry_after in seconds when the server said
+            │   └── ServiceException             5xx
             └── ApiConnectionError           status 0: no HTTP answer (refused, reset, TLS, truncated body)
                 └── ApiTimeoutError          status 0: connect or read timeout
 
-Any other non-2xx status raises a plain ``ApiException``. Example::
+Any other non-2xx status raises a plain ``ApiRequestError``. Example::
 
     try:
         core_api.deployment_requests_get(project, deployment, request_id)
@@ -39,6 +40,7 @@ __all__ = [
     "ApiKeyError",
     "ApiAttributeError",
     "ApiException",
+    "ApiRequestError",
     "BadRequestException",
     "UnauthorizedException",
     "ForbiddenException",
@@ -112,6 +114,8 @@ class ApiException(OpenApiException):
         message: Optional[str] = None,
         sent: bool = True,
     ) -> None:
+        if isinstance(http_resp, (str, bytes)) and body is None:  # the public client's third argument is the body
+            http_resp, body = None, http_resp.decode("utf-8", "replace") if isinstance(http_resp, bytes) else http_resp
         if http_resp is not None:
             status = http_resp.status if status is None else status
             reason = http_resp.reason if reason is None else reason
@@ -141,6 +145,10 @@ class ApiException(OpenApiException):
     def __str__(self) -> str:
         return self._text()
 
+    def get_body_message(self) -> Optional[str]:
+        """The server's explanation, else the body as text: the public client's method of the same name."""
+        return self.message if self.message is not None else self.body
+
     def __reduce__(self) -> Any:
         # Exception pickling replays self.args into __init__, which here hold the text, not the status.
         return (self.__class__, (self.status, self.reason), dict(self.__dict__))
@@ -150,31 +158,36 @@ class ApiException(OpenApiException):
         self.args = (self._text(),)  # __init__ saw only status and reason: the text lacked the message
 
 
-class BadRequestException(ApiException):
+class ApiRequestError(ApiException):
+    """A non-2xx HTTP answer: the class that the public client raises for every one of them, here the base of the
+    classes per status (and itself raised for the statuses without one), so ``except ApiRequestError`` works."""
+
+
+class BadRequestException(ApiRequestError):
     """400: the server rejected the input."""
 
 
-class UnauthorizedException(ApiException):
+class UnauthorizedException(ApiRequestError):
     """401: the token is missing or wrong."""
 
 
-class ForbiddenException(ApiException):
+class ForbiddenException(ApiRequestError):
     """403: the token may not do this."""
 
 
-class NotFoundException(ApiException):
+class NotFoundException(ApiRequestError):
     """404: unknown project, deployment, version or request."""
 
 
-class ConflictException(ApiException):
+class ConflictException(ApiRequestError):
     """409: the request conflicts with the current state."""
 
 
-class PayloadTooLargeException(ApiException):
+class PayloadTooLargeException(ApiRequestError):
     """413: the request body is larger than the server accepts."""
 
 
-class TooManyRequestsException(ApiException):
+class TooManyRequestsException(ApiRequestError):
     """429: rate limited. ``retry_after`` is the wait in seconds the server asked for, if it said."""
 
     @property
@@ -182,7 +195,7 @@ class TooManyRequestsException(ApiException):
         return retry_after_seconds(self.headers or {})
 
 
-class ServiceException(ApiException):
+class ServiceException(ApiRequestError):
     """5xx: the server failed."""
 
 
@@ -221,7 +234,7 @@ def exception_for_status(status: int) -> Type[ApiException]:
     """The exception class for an HTTP status."""
     if status >= 500:
         return ServiceException
-    return _BY_STATUS.get(status, ApiException)
+    return _BY_STATUS.get(status, ApiRequestError)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> Optional[float]:
@@ -248,7 +261,7 @@ def _error_message(body: Optional[str]) -> Optional[str]:
     except ValueError:
         return None
     if isinstance(parsed, dict):
-        error = parsed.get("error", parsed.get("detail"))
+        error = next((parsed[key] for key in ("error", "error_message", "detail") if parsed.get(key) is not None), None)
         if error is not None:
             return error if isinstance(error, str) else json.dumps(error)
     return None

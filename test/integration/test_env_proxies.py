@@ -205,3 +205,29 @@ def test_https_proxy_tunnels_https_calls_with_connect(proxy, monkeypatch, tmp_pa
     port = httpd.server_address[1]
     assert proxy.seen == [("CONNECT", f"127.0.0.1:{port}", "")]
     assert [r.method for r in recording.requests] == ["GET"]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("ALL_PROXY", "socks5://127.0.0.1:1080", "scheme socks5"),
+        ("HTTP_PROXY", "http://[bad", "'[bad' is not a valid host"),
+        ("http_proxy", "http://proxy:notaport", "not a valid host or port"),
+        ("HTTP_PROXY", "http://:3128", "no host"),
+    ],
+)
+def test_an_unusable_proxy_variable_is_named_and_not_retried(server, monkeypatch, name, value, problem):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ubiops.ApiConnectionError) as caught:
+        _get(_configuration(server.url))
+    assert f"{name}={value!r} is not a usable proxy URL" in caught.value.message
+    assert problem in caught.value.message
+    assert caught.value.sent is False and server.requests == []
+
+
+@pytest.mark.timeout(30)
+def test_spaces_around_a_proxy_variable_are_ignored(server, proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"  {proxy.url}\n")
+    assert _get(_configuration(server.url)).origin == {"created_by": "my.example.user@ubiops.com"}
+    assert len(proxy.seen) == 1

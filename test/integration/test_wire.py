@@ -232,7 +232,7 @@ ERRORS = {
     404: ubiops.NotFoundException,
     409: ubiops.ConflictException,
     413: ubiops.PayloadTooLargeException,
-    418: ubiops.ApiException,
+    418: ubiops.ApiRequestError,
     429: ubiops.TooManyRequestsException,
     500: ubiops.ServiceException,
     502: ubiops.ServiceException,

@@ -241,7 +241,9 @@ def test_log_rotation_keeps_records_whole(start_server: Any, tmp_path: Path) -> 
     http = http_for(server)
     for i in range(60):
         run(http, f"{D}/tool", f"print:line {i} " + "x" * 40)
-    files = sorted((server.data_dir / "logs").iterdir())
+    # the pumps write after the answers: a listing may fall between a rotation's rename and the new file's creation
+    logs = server.data_dir / "logs"
+    files = wait_until(lambda: sorted(logs.iterdir()) if (logs / "tool.log").exists() else None, message="tool.log")
     assert [f.name for f in files] == ["tool.log", "tool.log.1"]
     assert all(f.stat().st_size <= 4096 for f in files)
     records = list(read_records([files[1], files[0]]))

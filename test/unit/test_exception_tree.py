@@ -21,9 +21,9 @@ STATUS_CLASSES = {
     503: ubiops.ServiceException,
     504: ubiops.ServiceException,
     599: ubiops.ServiceException,
-    405: ubiops.ApiException,
-    418: ubiops.ApiException,
-    302: ubiops.ApiException,
+    405: ubiops.ApiRequestError,
+    418: ubiops.ApiRequestError,
+    302: ubiops.ApiRequestError,
 }
 #: child -> parent, as drawn in the docstring of ubiops/exceptions.py.
 TREE = {
@@ -33,14 +33,15 @@ TREE = {
     ubiops.ApiKeyError: ubiops.OpenApiException,
     ubiops.ApiAttributeError: ubiops.OpenApiException,
     ubiops.ApiException: ubiops.OpenApiException,
-    ubiops.BadRequestException: ubiops.ApiException,
-    ubiops.UnauthorizedException: ubiops.ApiException,
-    ubiops.ForbiddenException: ubiops.ApiException,
-    ubiops.NotFoundException: ubiops.ApiException,
-    ubiops.ConflictException: ubiops.ApiException,
-    ubiops.PayloadTooLargeException: ubiops.ApiException,
-    ubiops.TooManyRequestsException: ubiops.ApiException,
-    ubiops.ServiceException: ubiops.ApiException,
+    ubiops.BadRequestException: ubiops.ApiRequestError,
+    ubiops.UnauthorizedException: ubiops.ApiRequestError,
+    ubiops.ForbiddenException: ubiops.ApiRequestError,
+    ubiops.NotFoundException: ubiops.ApiRequestError,
+    ubiops.ConflictException: ubiops.ApiRequestError,
+    ubiops.PayloadTooLargeException: ubiops.ApiRequestError,
+    ubiops.TooManyRequestsException: ubiops.ApiRequestError,
+    ubiops.ServiceException: ubiops.ApiRequestError,
+    ubiops.ApiRequestError: ubiops.ApiException,
     ubiops.ApiConnectionError: ubiops.ApiException,
     ubiops.ApiTimeoutError: ubiops.ApiConnectionError,
 }
@@ -171,3 +172,14 @@ def test_retry_after_parsing(headers, seconds):
 
 def test_retry_after_without_headers():
     assert ubiops.TooManyRequestsException(429, "Too Many Requests").retry_after is None
+
+
+def test_the_public_clients_request_error_body_argument_and_get_body_message():
+    """The public client raises ApiRequestError for every non-2xx answer, takes the body as its third argument and
+    has get_body_message(); code written against it catches, builds and reads our exceptions the same way."""
+    assert issubclass(ubiops.NotFoundException, ubiops.exceptions.ApiRequestError)
+    assert not issubclass(ubiops.ApiConnectionError, ubiops.ApiRequestError)
+    error = ubiops.ApiException(404, "Not Found", '{"error_message": "no such request"}')
+    assert (error.status, error.reason, error.body) == (404, "Not Found", '{"error_message": "no such request"}')
+    assert error.get_body_message() == "no such request"
+    assert ubiops.ApiException(500, "Oops", "plain text").get_body_message() == "plain text"

@@ -90,7 +90,7 @@ CASES = [
     {"http_proxy": "", "HTTP_PROXY": "p:1"},  # a lower-case name set to nothing turns the proxy off
     {"http_proxy": "http://q:1", "HTTP_PROXY": "p:1"},
     {"https_proxy": "h:2", "ALL_PROXY": "a:3"},
-    {"ALL_PROXY": "socks5://a:3"},
+    {"ALL_PROXY": "https://a:3"},
     {"HTTP_PROXY": "p:1", "REQUEST_METHOD": "GET"},  # CGI: HTTP_PROXY is a request header
     {"http_proxy": "q:1", "REQUEST_METHOD": "GET"},
 ]

@@ -212,6 +212,7 @@ def test_doc_types_read_as_typing_text(doc_type, text):
 
 
 GOOD = """
+    from datetime import datetime
     from multiprocessing.pool import AsyncResult
     from typing import List, cast
 
@@ -230,6 +231,9 @@ GOOD = """
     batch = cast("AsyncResult[List[ubiops.DeploymentRequestBatchCreateResponse]]", thread).get()
     print([r.id for r in batch])
     core_api.deployment_version_requests_delete("p", "d", "r", "v")
+    # as UbiOps' tutorials write them: a dict for projects_log_list's data, a datetime or an int for logs_list's times
+    core_api.projects_log_list(project_name="p", data={"date_range": -86400, "filters": {"deployment_name": "d"}})
+    core_api.logs_list("p", query='{deployment_name="d"}', start=datetime.now(), end=1700000000, limit=10)
 """
 BAD = {
     "wrong keyword": (

@@ -21,6 +21,7 @@ __all__ = [
     "boolean",
     "text",
     "date",
+    "moment",
 ]
 
 #: Items per batch create and ids per collect, cancel or delete call.
@@ -159,6 +160,13 @@ def boolean(method: str, param: str, value: Any) -> None:
 def text(method: str, param: str, value: Any) -> None:
     if not isinstance(value, str):
         raise _type_error(method, param, "a str", value)
+
+
+def moment(method: str, param: str, value: Any) -> None:
+    """A point in time as ISO 8601 text, a ``datetime``, or seconds (or nanoseconds) since the epoch as an int (the
+    public client turns any of them into text)."""
+    if isinstance(value, bool) or not isinstance(value, (str, datetime, int)):
+        raise _type_error(method, param, "an ISO 8601 str, a datetime or an int timestamp", value)
 
 
 def date(method: str, param: str, value: Any) -> None:

@@ -398,8 +398,8 @@ AROUND_REQUESTS: Tuple[Endpoint, ...] = (
         (
             PROJECT,
             _query("query", checks.text, "str"),
-            _query("start", checks.text, "str"),
-            _query("end", checks.text, "str"),
+            _query("start", checks.moment, "str"),
+            _query("end", checks.moment, "str"),
             _query("limit", checks.integer_in(1, 5000), "int"),
         ),
         many(LogList),

@@ -55,6 +55,8 @@ ACCEPTS: Dict[Any, str] = {
     checks.request_ids: "Union[List[str], Tuple[str, ...]]",
     checks.update_body: "Union[DeploymentRequestUpdate, Dict[str, Any]]",
     checks.date: "Union[str, datetime]",
+    checks.moment: "Union[str, datetime, int]",
+    checks.logs_filter: "Union[LogsCreate, Dict[str, Any]]",
 }
 #: Where an answer is more than its doc type says: stored input or output can also be a JSON list.
 _RETURNS: Dict[Any, str] = {CONTENT: "Union[str, Dict[str, Any], List[Any]]"}

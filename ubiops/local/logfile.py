@@ -159,8 +159,15 @@ class _Lines:
         for line in lines:
             self.line(line)
         while len(self.buffer) > MAX_LINE:  # no newline in sight: write what there is, in pieces
-            self.emit(self.buffer[:MAX_LINE])
-            self.buffer = self.buffer[MAX_LINE:]
+            cut = MAX_LINE
+            if self.marker:  # never cut through a marker, which may have come in part (a read ends anywhere)
+                at = self.buffer.find(self.marker)
+                if at == 0:  # a marker line longer than any directive: its text, as line() writes it
+                    self.buffer = self.buffer[len(self.marker) :]
+                    continue
+                cut = min(cut, at) if at > 0 else min(cut, len(self.buffer) - _partial_marker(self.buffer, self.marker))
+            self.emit(self.buffer[:cut])
+            self.buffer = self.buffer[cut:]
 
     def end(self) -> None:
         if self.buffer:
@@ -193,6 +200,14 @@ class _Lines:
                 self.request_id,
                 text[start : start + MAX_LINE],
             )
+
+
+def _partial_marker(buffer: bytes, marker: bytes) -> int:
+    """How many bytes at the end of ``buffer`` are the start of ``marker`` (whose rest has not come yet)."""
+    for size in range(min(len(marker) - 1, len(buffer)), 0, -1):
+        if buffer.endswith(marker[:size]):
+            return size
+    return 0
 
 
 def read_records(paths: List[Path]) -> Iterator[LogRecord]:

@@ -17,6 +17,7 @@ import json
 import re
 import time
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ubiops.local.logfile import LogRecord, format_time
@@ -24,6 +25,8 @@ from ubiops.local.validation import ApiError
 
 DAY_NS = 86_400 * 1_000_000_000
 LIMIT = (1, 5000, 1000)
+#: How deep parentheses may nest in a query (each level costs a few Python frames).
+MAX_NESTING = 32
 
 Predicate = Callable[[LogRecord, Dict[str, str]], bool]
 
@@ -97,6 +100,7 @@ class _Parser:
     def __init__(self, query: str) -> None:
         self.tokens = _tokens(query)
         self.at = 0
+        self.depth = 0
 
     def peek(self) -> Optional[Tuple[str, str]]:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -170,9 +174,13 @@ class _Parser:
     def factor(self) -> Predicate:
         if self.peek() == ("op", "("):
             self.take()
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise ApiError(400, f"query: parentheses nest deeper than {MAX_NESTING} levels")
             inner = self.or_expression()
             if self.take()[1] != ")":
                 raise ApiError(400, "query: expected )")
+            self.depth -= 1
             return inner
         return self.matcher()
 
@@ -210,9 +218,11 @@ def parse_moment(name: str, raw: Optional[str]) -> Optional[int]:
         return None
     text = raw.strip()
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        if len(text) > 40:  # past any date (year 10^13 in ns): Decimal would take it, but nothing comes of it
+            raise ApiError(400, f"{name}: timestamp too large, got {text[:40]!r}...")
         if "." not in text and len(text) > 12:
             return int(text)
-        return int(float(text) * 1_000_000_000)
+        return int(Decimal(text) * 1_000_000_000)
     iso = text[:-1] + "+00:00" if text[-1:] in "Zz" else text
     match = re.match(r"^(.*T\d\d:\d\d(?::\d\d)?)\.(\d+)(.*)$", iso)
     fraction = 0

@@ -20,6 +20,7 @@ from ubiops.utils.compat import (
     LogsUnavailableWarning,
     stream_deployment_request,
     wait_for_deployment_request,
+    wait_for_deployment_version,
     wait_for_deployment_version_request,
 )
 from ubiops.utils.deployment_package import run_local
@@ -56,6 +57,7 @@ __all__ = [
     "StatusError",
     "wait_for_deployment_request",
     "wait_for_deployment_version_request",
+    "wait_for_deployment_version",
     "stream_deployment_request",
     "run_local",
     "LogsUnavailableWarning",

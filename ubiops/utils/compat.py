@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 from ubiops.api import CoreApi
 from ubiops.api_client import ApiClient
 from ubiops.exceptions import ApiException, ApiTypeError, ApiValueError, OpenApiException
-from ubiops.models import DeploymentRequestCreateResponse, DeploymentRequestSingleDetail
+from ubiops.models import DeploymentRequestCreateResponse, DeploymentRequestSingleDetail, DeploymentVersionDetail
 from ubiops.models.deployment_requests import FINAL_STATUSES
 from ubiops.utils._target import Target
 from ubiops.utils.errors import StatusError, WaitTimeoutApiError, WaitTimeoutError
@@ -111,6 +111,41 @@ def wait_for_deployment_version_request(
         quiet,
         stream_logs,
     )
+
+
+def wait_for_deployment_version(
+    client: Union[ApiClient, CoreApi],
+    project_name: str,
+    deployment_name: str,
+    version: str,
+    revision_id: Optional[str] = None,
+    timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT,
+    quiet: bool = False,
+    stream_logs: bool = False,
+) -> DeploymentVersionDetail:
+    """Wait until the version's ``status`` is ``available`` and return its details (``deployment_versions_get``),
+    polling with backoff; prints ``Deployment version: <status>`` per change unless ``quiet``. On the platform the
+    public helper also follows the version's environment build and revision, for which this client has no methods:
+    ``revision_id`` and ``stream_logs`` are taken for the public signature and not used. Past ``timeout`` it raises
+    the ApiException the public helper raises (status 504, ``Timeout was reached``)."""
+    helper = "wait_for_deployment_version"
+    core_api = _core_api(helper, client)
+    try:
+        deadline = Deadline(timeout)
+    except ValueError:
+        raise ApiValueError(f"{helper}: `timeout` must be a number of seconds >= 0 or None, got {timeout!r}") from None
+    printer = None if quiet else _StatusPrinter("Deployment version")
+    for delay in DEFAULT_BACKOFF.delays():
+        detail = core_api.deployment_versions_get(project_name, deployment_name, version)
+        if printer is not None:
+            printer.show(str(detail.status))
+        if detail.status == "available":
+            return detail
+        if deadline.expired():
+            message = f"version {version} of {deployment_name} is not available after {timeout} s: {detail.status}"
+            raise ApiException(504, "Deployment version Timeout", body="Timeout was reached", message=message)
+        time.sleep(min(delay, deadline.remaining()))
+    raise AssertionError("unreachable: the delays never end")  # pragma: no cover
 
 
 def stream_deployment_request(
