@@ -54,21 +54,11 @@ class DeploymentList(Model):
     last_updated: Optional[datetime] = None
 
 
-class DeploymentDetail(Model):
+class DeploymentDetail(DeploymentList):
     """A deployment as ``deployments_get`` returns it: its fields with their widgets, and its ``default_version``."""
 
-    id: Optional[str] = None
-    name: Optional[str] = None
-    supports_request_format: Optional[bool] = None
-    project: Optional[str] = None
-    description: Optional[str] = None
-    input_type: Optional[str] = None
-    output_type: Optional[str] = None
-    input_fields: Optional[List[InputOutputFieldDetail]] = None
-    output_fields: Optional[List[InputOutputFieldDetail]] = None
-    labels: Optional[Dict[str, str]] = None
-    creation_date: Optional[datetime] = None
-    last_updated: Optional[datetime] = None
+    input_fields: Optional[List[InputOutputFieldDetail]] = None  # type: ignore[assignment]  # with their widgets
+    output_fields: Optional[List[InputOutputFieldDetail]] = None  # type: ignore[assignment]
     default_version: Optional[str] = None
 
 
