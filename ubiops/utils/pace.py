@@ -140,8 +140,11 @@ class Backoff(Frozen):
             base = min(self.cap, base * self.factor)
 
     def spread(self, seconds: float) -> float:
-        """``seconds`` with the jitter applied, at most ``cap``."""
-        return min(self.cap, seconds * (1 + random.uniform(-self.jitter, self.jitter)))
+        """``seconds`` with the jitter applied, at most ``cap``: at the cap the spread is all below it (clamping a
+        spread around it would put half the pollers exactly in step)."""
+        base = min(self.cap, seconds)
+        high = 1 + self.jitter if base <= 0 else min(1 + self.jitter, self.cap / base)
+        return base * random.uniform(1 - self.jitter, high)
 
 
 class Deadline:
