@@ -280,7 +280,7 @@ class App:
         return json_response(metadata.version(*metadata.find_version(project, deployment, version)))
 
     def logs_list(self, request: Request, project: str) -> Response:
-        records = self.backend.logs(
+        records = self.backend.logs.list(
             project,
             query=request.args.get("query"),
             start=parse_moment("start", request.args.get("start")),
@@ -291,7 +291,7 @@ class App:
 
     def logs_list_old(self, request: Request, project: str) -> Response:
         body = parse_body(request, self.max_body_size, text_allowed=False)
-        return json_response(self.backend.logs_old(project, body))
+        return json_response(self.backend.logs.list_old(project, body))
 
     # -- endpoints (version is None at deployment level) ------------------------------------------------------------
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from ubiops.local import logquery
 from ubiops.local.config import DeploymentConfig, ServerConfig
-from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile, LogRecord, read_records
+from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
+from ubiops.local.logs import ProjectLogs
 from ubiops.local.metadata import Metadata
 from ubiops.local.records import compact_json, iso
 from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime
@@ -72,10 +72,10 @@ class Backend:
         self._lock = threading.Lock()
         self._writer = StatusWriter(store, self._notify)
         self._lanes: Dict[Tuple[str, str], Lane] = {}
-        self._logs: Dict[str, LogFile] = {}
         self.metadata = Metadata(config, iso(now_us()) or "")
+        self.logs = ProjectLogs(self.metadata)
         for deployment in config.deployments:
-            log = self._logs[deployment.name] = LogFile(log_dir / f"{deployment.name}.log", max_log_size)
+            log = self.logs.add(deployment.name, LogFile(log_dir / f"{deployment.name}.log", max_log_size))
             for version in deployment.versions:
                 runtime = DeploymentRuntime(
                     version.path,
@@ -446,55 +446,3 @@ class Backend:
         else:
             value = json.loads(row.result)
         return value, f"{request_id}-{which}.{'txt' if isinstance(value, str) else 'json'}"
-
-    # -- logs -----------------------------------------------------------------------------------------------------
-
-    def _log_records(self, project: str) -> List[LogRecord]:
-        self.metadata.check_project(project)
-        records: List[LogRecord] = []
-        for log in self._logs.values():
-            records += read_records(log.files())
-        return records
-
-    def logs(
-        self, project: str, query: Optional[str], start: Optional[int], end: Optional[int], limit: int
-    ) -> List[Dict[str, Any]]:
-        """GET /projects/{p}/logs: see logquery.py."""
-        keep = logquery.compile_query(query)
-        now = logquery.now_ns()
-        start = now if start is None else start
-        end = now - logquery.DAY_NS if end is None else end
-        chosen = logquery.select(self._log_records(project), keep, start, end, limit)
-        return [logquery.log_list_record(record) for record in chosen]
-
-    def logs_old(self, project: str, body: Any) -> List[Dict[str, Any]]:
-        """POST /projects/{p}/logs (deprecated on the platform): {filters, date, id, date_range, limit}."""
-        body = {} if body is None else body
-        if not isinstance(body, dict):
-            raise ApiError(400, "data: expected a JSON object with filters, date, id, date_range, limit")
-        unknown = set(body) - {"filters", "date", "id", "date_range", "limit"}
-        if unknown:
-            raise ApiError(400, f"data: unknown key {sorted(unknown)[0]!r}")
-        keep = logquery.old_filter(body.get("filters"))
-        date_range = body.get("date_range", -21600)
-        limit = body.get("limit", 1000)
-        for name, value, low, high in (("date_range", date_range, -86400, 86400), ("limit", limit, 1, 5000)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ApiError(400, f"{name}: must be an integer from {low} to {high}, got {value!r}")
-        records = self._log_records(project)
-        if body.get("id") is not None:
-            start = next((r.timestamp for r in records if logquery.log_id(r) == str(body["id"])), None)
-            if start is None:
-                raise ApiError(404, f"id: log line {body['id']!r} not found")
-        else:
-            date = body.get("date")
-            if date is not None and not isinstance(date, str):
-                raise ApiError(400, f"date: must be an ISO 8601 date-time, got {date!r}")
-            start = logquery.parse_moment("date", date)
-            start = logquery.now_ns() if start is None else start
-        span = date_range * 1_000_000_000
-        if span >= 0:
-            chosen = logquery.select(records, keep, start, start + span + 1, limit)
-        else:
-            chosen = logquery.select(records, keep, start, start + span - 1, limit)
-        return [logquery.old_log_record(record) for record in chosen]
