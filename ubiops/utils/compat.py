@@ -126,17 +126,16 @@ def wait_for_deployment_version(
     """Wait until the version's ``status`` is ``available`` and return its details (``deployment_versions_get``),
     polling with backoff; prints ``Deployment version: <status>`` per change unless ``quiet``. On the platform the
     public helper also follows the version's environment build and revision, for which this client has no methods:
-    ``revision_id`` and ``stream_logs`` are taken for the public signature and not used. Past ``timeout`` it raises
-    the ApiException the public helper raises (status 504, ``Timeout was reached``)."""
+    ``revision_id`` and ``stream_logs`` are taken for the public signature and not used. Calls count against the
+    shared Pace. Past ``timeout`` it raises the ApiException the public helper raises (status 504, ``Timeout was
+    reached``)."""
     helper = "wait_for_deployment_version"
     core_api = _core_api(helper, client)
-    try:
-        deadline = Deadline(timeout)
-    except ValueError:
-        raise ApiValueError(f"{helper}: `timeout` must be a number of seconds >= 0 or None, got {timeout!r}") from None
+    deadline = _deadline(helper, timeout)
     printer = None if quiet else _StatusPrinter("Deployment version")
+    pace = default_pace()  # the calls-per-minute budget every helper shares
     for delay in DEFAULT_BACKOFF.delays():
-        detail = core_api.deployment_versions_get(project_name, deployment_name, version)
+        detail = pace.call(core_api.deployment_versions_get, project_name, deployment_name, version)
         if printer is not None:
             printer.show(str(detail.status))
         if detail.status == "available":
@@ -191,6 +190,13 @@ def _public_stream(
             yield part
 
 
+def _deadline(helper: str, timeout: Optional[float]) -> Deadline:
+    try:
+        return Deadline(timeout)
+    except ValueError:
+        raise ApiValueError(f"{helper}: `timeout` must be a number of seconds >= 0 or None, got {timeout!r}") from None
+
+
 def _core_api(helper: str, client: Any) -> CoreApi:
     if isinstance(client, CoreApi):
         return client
@@ -213,10 +219,7 @@ def _wait(
 ) -> DeploymentRequestSingleDetail:
     target = Target.of(helper, _core_api(helper, client), project_name, deployment_name, version)
     target.validate("deployment_requests_get", helper, request_id=request_id)
-    try:
-        deadline = Deadline(timeout)
-    except ValueError:
-        raise ApiValueError(f"{helper}: `timeout` must be a number of seconds >= 0 or None, got {timeout!r}") from None
+    deadline = _deadline(helper, timeout)
     pace = default_pace()
     printer = None if quiet else _StatusPrinter(object_name)
     logs = _LogReader(target, request_id, pace) if stream_logs and not quiet else None
