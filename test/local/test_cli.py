@@ -1,10 +1,12 @@
 """`python -m ubiops.local serve` as a subprocess: start-up output, SIGTERM, kill -9 and restart recovery."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
@@ -12,31 +14,41 @@ import psutil
 import pytest
 from local_helpers import PACKAGES, Http, wait_until
 
+import ubiops
+
 TOOL = "/projects/local/deployments/tool"
 STUBBORN = "/projects/local/deployments/stubborn"
 
 
 class Served:
-    """A `serve` subprocess and what it printed at start-up."""
+    """A `serve` subprocess and what it printed at start-up; its stderr (the terminal log) goes to a file, so that
+    a full pipe never blocks the server."""
 
     def __init__(self, args: List[str], env: Optional[Dict[str, str]] = None) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ubiops.local", "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
+        fd, name = tempfile.mkstemp(prefix="ubiops-local-stderr-")
+        os.close(fd)
+        self.stderr_path = Path(name)
+        with open(self.stderr_path, "w") as stderr_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ubiops.local", "serve", *args],
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+                text=True,
+                env={**os.environ, **(env or {})},
+            )
         self.lines: List[str] = []
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
             if line.startswith("Ctrl-C"):
                 break
-        assert self.lines and self.lines[-1].startswith("Ctrl-C"), (self.lines, self.process.stderr.read())
+        assert self.lines and self.lines[-1].startswith("Ctrl-C"), (self.lines, self.stderr())
         self.url = self.lines[0].rsplit(" ", 1)[1]
         self.token = next(line.split(": ", 1)[1] for line in self.lines if line.startswith("token: "))
         self.http = Http(self.url, self.token)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.process.send_signal(sig)
@@ -57,9 +69,9 @@ def serve() -> Iterator:
         if served.process.poll() is None:
             served.process.kill()
             served.process.wait(10)
-        for stream in (served.process.stdout, served.process.stderr):
-            if stream is not None:
-                stream.close()
+        if served.process.stdout is not None:
+            served.process.stdout.close()
+        served.stderr_path.unlink(missing_ok=True)
 
 
 def test_serve_prints_url_token_and_exports_then_stops_on_sigterm(serve, tmp_path):
@@ -82,7 +94,7 @@ def test_serve_without_config_serves_the_bundled_examples_with_a_generated_token
     served = serve("--port", "0")
     assert len(served.token) == 40
     assert "echo (v1; default v1)" in served.lines[1] and "calculator" in served.lines[1]
-    assert "(temporary)" in served.lines[2]
+    assert "(temporary, removed at stop)" in served.lines[2]
     reply = served.http.post("/projects/local/deployments/calculator/requests", json_body={"x": 1, "y": 2, "op": "add"})
     assert reply.json()["result"] == {"result": 3.0}
     data_dir = Path(served.lines[2].split(": ", 1)[1].split(" (")[0])
@@ -105,6 +117,107 @@ def test_a_bad_config_is_reported_before_starting(tmp_path):
     assert result.stdout == ""
 
 
+def serve_once(*args: str, timeout: float = 60) -> "subprocess.CompletedProcess[str]":
+    """`ubiops-local serve ...` that is expected to end by itself (a start that fails)."""
+    command = [sys.executable, "-m", "ubiops.local", "serve", "--port", "0", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def test_without_arguments_it_prints_help_and_with_version_its_version():
+    result = subprocess.run([sys.executable, "-m", "ubiops.local"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "serve" in result.stdout and "--deployment DIR" in result.stdout
+    version = subprocess.run(
+        [sys.executable, "-m", "ubiops.local", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0 and version.stdout.strip() == f"ubiops-local {ubiops.__version__}"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "ubiops.local", "serve", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    for promised in ("examples:", "text/plain body as plain text", "logs/<deployment>.log", "--keep-going"):
+        assert promised in help_text
+
+
+def test_a_package_with_a_syntax_error_stops_the_start_naming_file_and_line():
+    result = serve_once("--deployment", str(PACKAGES / "syntax_error"))
+    assert result.returncode == 1
+    assert "deployment 'syntax_error' version 'v1'" in result.stderr
+    assert "SyntaxError: '(' was never closed (deployment.py, line 6)" in result.stderr
+    assert "hint: fix the syntax at that line" in result.stderr
+    assert "syntax_error v1 instance 0 !     total = (" in result.stderr  # the error as Python shows it
+    assert result.stdout == ""  # no banner: nothing was served
+
+
+def test_a_missing_module_gets_a_hint_about_requirements(tmp_path):
+    package = tmp_path / "needs_module"
+    package.mkdir()
+    (package / "deployment.py").write_text(
+        "import nowhere_to_be_found\n\n\nclass Deployment:\n    def request(self, data):\n        return data\n"
+    )
+    result = serve_once("--deployment", str(package), "--quiet")
+    assert result.returncode == 1
+    assert "No module named 'nowhere_to_be_found' (deployment.py, line 1)" in result.stderr
+    assert "requirements.txt" in result.stderr and "without --quiet the traceback is shown" in result.stderr
+
+
+def test_keep_going_serves_the_others_and_fails_the_broken_ones_requests(serve):
+    served = serve(
+        "--deployment",
+        str(PACKAGES / "srv_tool"),
+        "--deployment",
+        str(PACKAGES / "srv_broken"),
+        "--port",
+        "0",
+        "--keep-going",
+    )
+    assert served.http.post("/projects/local/deployments/srv_tool/requests", text="ok").json()["result"] == "ok"
+    failed = served.http.post("/projects/local/deployments/srv_broken/requests", text="x").json()
+    assert failed["status"] == "failed" and "srv_broken cannot be loaded, on purpose" in failed["error_message"]
+    assert served.stop() == 0
+    assert "error: deployment srv_broken version v1" in served.stderr()
+
+
+def test_the_terminal_shows_api_calls_instances_and_output_with_request_ids(serve):
+    served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0")
+    assert any(line.startswith("try: curl ") for line in served.lines)
+    record = served.http.post("/projects/local/deployments/srv_tool/requests", text="print:hi there").json()
+    assert record["status"] == "completed"
+    assert served.stop() == 0
+    log = served.stderr()
+    assert "srv_tool v1 instance 0: started (pid " in log and "srv_tool v1 instance 0: loaded in " in log
+    assert re.search(r"POST /v2.1/projects/local/deployments/srv_tool/requests 200 [0-9.]+ ms", log), log
+    assert f"srv_tool v1 {record['id']} | stdout: hi there" in log
+    assert f"srv_tool v1 {record['id']} ! stderr: hi there" in log
+    assert "srv_tool v1 instance 0: stopped" in log
+
+
+def test_quiet_shows_no_lines_for_calls_or_output(serve):
+    served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0", "--quiet")
+    assert served.http.post("/projects/local/deployments/srv_tool/requests", text="print:x").json()["result"]
+    assert served.stop() == 0
+    assert served.stderr() == ""
+
+
+def test_a_crashed_instance_is_reported_on_the_terminal(serve):
+    served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0")
+    assert served.http.post("/projects/local/deployments/srv_tool/requests", text="exit:3").json()["status"] == "failed"
+    assert served.stop() == 0
+    assert "warning: srv_tool v1 instance 0: exited (exit code 3)" in served.stderr()
+
+
+def test_a_restart_on_the_same_data_dir_keeps_the_token(serve, tmp_path):
+    first = serve("--port", "0", "--data-dir", str(tmp_path), env={"UBIOPS_LOCAL_TOKEN": ""})
+    assert first.stop() == 0
+    assert (tmp_path / "token").read_text().strip() == first.token
+    assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
+    second = serve("--port", "0", "--data-dir", str(tmp_path), env={"UBIOPS_LOCAL_TOKEN": ""})
+    assert second.token == first.token
+    assert second.http.get("/projects/local").status == 200  # the token printed the first time is accepted
+    assert second.stop() == 0
+    given = serve("--port", "0", "--data-dir", str(tmp_path), "--token", "given-one")
+    assert given.token == "given-one" and (tmp_path / "token").read_text().strip() == first.token
+    assert given.stop() == 0
+
+
 def test_a_port_in_use_is_reported(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -118,6 +231,7 @@ def test_a_port_in_use_is_reported(tmp_path):
         )
     assert result.returncode == 1
     assert "cannot start" in result.stderr and "in use" in result.stderr
+    assert "--port 0 picks a free one" in result.stderr
 
 
 def runs(record_file: Path) -> Dict[str, List[int]]:

@@ -8,6 +8,7 @@ import pytest
 from local_helpers import PACKAGES, Http, http_for, tool_deployment, wait_until
 
 from ubiops.local import LocalServer
+from ubiops.local.runtime import DeploymentStartError
 
 TOOL = "/projects/local/deployments/tool"
 
@@ -117,9 +118,18 @@ def test_crashes_and_exceptions_fail_only_their_request(start_server, record_fil
     assert http.get("/status").status == 200
 
 
-def test_a_package_that_cannot_load_fails_its_requests(start_server):
+def test_a_package_that_cannot_load_stops_the_start_naming_file_and_line(start_server):
     config = {"deployments": [{"name": "broken", "path": str(PACKAGES / "srv_broken")}]}
-    http = http_for(start_server(config))
+    with pytest.raises(DeploymentStartError) as raised:
+        start_server(config)
+    [(deployment, version, path, error)] = raised.value.problems
+    assert (deployment, version, path) == ("broken", "v1", PACKAGES / "srv_broken")
+    assert "srv_broken cannot be loaded, on purpose (deployment.py, line 3)" in error
+
+
+def test_with_keep_going_a_package_that_cannot_load_fails_its_requests(start_server):
+    config = {"deployments": [{"name": "broken", "path": str(PACKAGES / "srv_broken")}]}
+    http = http_for(start_server(config, keep_going=True))
     body = http.post("/projects/local/deployments/broken/requests", text="x").json()
     assert body["status"] == "failed" and "srv_broken cannot be loaded, on purpose" in body["error_message"]
 

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from ubiops.local.config import ConfigError, default_config
 
 if TYPE_CHECKING:
+    from ubiops.local.runtime import DeploymentStartError
     from ubiops.local.server import LocalServer
 
-__all__ = ["ConfigError", "LocalServer", "default_config"]
+__all__ = ["ConfigError", "DeploymentStartError", "LocalServer", "default_config"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,4 +19,8 @@ def __getattr__(name: str) -> Any:
         from ubiops.local.server import LocalServer
 
         return LocalServer
+    if name == "DeploymentStartError":
+        from ubiops.local.runtime import DeploymentStartError
+
+        return DeploymentStartError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

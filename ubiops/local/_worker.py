@@ -28,7 +28,8 @@ import threading
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Set, Tuple
+from types import TracebackType
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 USER_ID = "local"
 READY, LOAD_ERROR, BEGIN, UPDATE, DONE, ERROR, SKIPPED = "R", "L", "B", "U", "D", "E", "S"
@@ -57,9 +58,9 @@ def main(
     try:
         deployment = _load(Path(package_dir), context)
     except BaseException as exc:  # anything the package does while loading is a load error
-        traceback.print_exc()
+        traceback.print_exception(type(exc), exc, _from_package(exc.__traceback__, Path(package_dir)))
         sys.stderr.flush()
-        conn.send_bytes(frame(LOAD_ERROR, cap_text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)))
+        conn.send_bytes(frame(LOAD_ERROR, cap_text(describe_load_error(exc, Path(package_dir)))))
         return
     conn.send_bytes(frame(READY))
     _Server(conn, deployment, max_output, log_marker.encode("utf-8")).serve()
@@ -110,6 +111,10 @@ def _line_buffered_output() -> None:
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
 
 
+class PackageError(Exception):
+    """The package is not a deployment package: the message says what is missing."""
+
+
 def _load(package_dir: Path, context: Dict[str, Any]) -> Any:
     """Import deployment.py the way UbiOps does and instantiate its Deployment class."""
     env = context.get("environment_variables")
@@ -120,7 +125,7 @@ def _load(package_dir: Path, context: Dict[str, Any]) -> Any:
     sys.path.insert(0, str(package_dir))
     source = package_dir / "deployment.py"
     if not source.is_file():
-        raise FileNotFoundError(f"the deployment package {package_dir} has no deployment.py")
+        raise PackageError(f"the deployment package {package_dir} has no deployment.py")
     spec = importlib.util.spec_from_file_location("deployment", source)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -128,11 +133,81 @@ def _load(package_dir: Path, context: Dict[str, Any]) -> Any:
     spec.loader.exec_module(module)
     cls = getattr(module, "Deployment", None)
     if not inspect.isclass(cls):
-        raise AttributeError("deployment.py does not define a class Deployment")
+        raise PackageError("deployment.py does not define a class Deployment (UbiOps loads that class by this name)")
     if not callable(getattr(cls, "request", None)) and not callable(getattr(cls, "requests", None)):
-        raise AttributeError("class Deployment has neither a request nor a requests method")
+        raise PackageError("class Deployment has neither a request nor a requests method; define request(self, data)")
     args, kwargs = _init_arguments(cls, str(package_dir), context)
     return cls(*args, **kwargs)
+
+
+def describe_load_error(exc: BaseException, package_dir: Path) -> str:
+    """What went wrong while loading, where in the package (file and line), and what to do about it."""
+    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)  # a SyntaxError's str() has its place already
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    if isinstance(exc, PackageError):
+        return text
+    where = _where(exc, package_dir)
+    hint = _hint(exc, package_dir)
+    return text + (f" ({where})" if where else "") + (f"; hint: {hint}" if hint else "")
+
+
+def _where(exc: BaseException, package_dir: Path) -> str:
+    """The package's own file and line the error comes from: the syntax error's, else the deepest frame in it."""
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        return f"{_relative(exc.filename, package_dir)}, line {exc.lineno}"
+    found = ""
+    for frame_summary in traceback.extract_tb(exc.__traceback__):
+        if _inside(frame_summary.filename, package_dir):
+            found = f"{_relative(frame_summary.filename, package_dir)}, line {frame_summary.lineno}"
+    return found
+
+
+def _hint(exc: BaseException, package_dir: Path) -> str:
+    if isinstance(exc, SyntaxError):
+        return "fix the syntax at that line"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        top = exc.name.split(".")[0]
+        return (
+            f"put the package that provides {top!r} in the deployment's requirements.txt (ubiops-local installs it "
+            "into the package's own environment), or its source in the package's libraries/ folder"
+        )
+    if isinstance(exc, FileNotFoundError):
+        return f"files are looked up from the package folder {package_dir} (base_directory), as on UbiOps"
+    if isinstance(exc, KeyError) and _raised_in_module(exc, "os"):  # os.environ[...] of a variable not set
+        return f"set the environment variable {exc} in the version's environment_variables"
+    return "Deployment.__init__ or the module's top level raised it; the traceback is in the deployment's log"
+
+
+def _raised_in_module(exc: BaseException, module: str) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__") == module
+
+
+def _from_package(tb: Optional[TracebackType], package_dir: Path) -> Optional[TracebackType]:
+    """The traceback from the package's first frame on: the loader's frames before it only hide the error."""
+    start = tb
+    while start is not None and not _inside(start.tb_frame.f_code.co_filename, package_dir):
+        start = start.tb_next
+    return start  # None (no frame of the package: a syntax error, say) prints the error alone
+
+
+def _inside(filename: str, package_dir: Path) -> bool:
+    if not os.path.isabs(filename):  # "<frozen os>", "<string>": not a file of the package
+        return False
+    try:
+        Path(filename).resolve().relative_to(package_dir.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _relative(filename: str, package_dir: Path) -> str:
+    try:
+        return str(Path(filename).resolve().relative_to(package_dir.resolve()))
+    except (ValueError, OSError):
+        return filename
 
 
 def _init_arguments(cls: type, base_directory: str, context: Dict[str, Any]) -> Tuple[List[Any], Dict[str, Any]]:

@@ -26,7 +26,7 @@ from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
 from ubiops.local.logs import ProjectLogs
 from ubiops.local.metadata import Metadata
 from ubiops.local.records import compact_json, iso
-from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime, DeploymentStartError
 from ubiops.local.scheduler import Lane, QueueEntry, now_us, runtime_context
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
 from ubiops.local.ticket import Ticket
@@ -66,8 +66,10 @@ class Backend:
         *,
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+        keep_going: bool = False,
     ) -> None:
         self.config = config
+        self.keep_going = keep_going
         self.store = store
         self._lock = threading.Lock()
         self._writer = StatusWriter(store, self._notify)
@@ -108,6 +110,7 @@ class Backend:
             for lane in self._lanes.values():
                 lane.runtime.start()
                 started.append(lane)
+            self._await_loads()
         except BaseException:
             for lane in started:
                 lane.runtime.stop()
@@ -116,6 +119,37 @@ class Backend:
         for key, lane in self._lanes.items():
             lane.submit(pending.get(key, []))
             lane.start()
+
+    def _await_loads(self) -> None:
+        """Every version's instances load their package before anything is served, so a package that cannot load
+        stops the start (DeploymentStartError), unless keep_going: then its requests fail with the load error."""
+        problems = []
+        for lane in self._lanes.values():
+            error = lane.runtime.wait_loaded()
+            if error is not None:
+                problems.append((lane.deployment.name, lane.config.name, lane.config.path, error))
+        if problems and not self.keep_going:
+            raise DeploymentStartError(problems)
+        for deployment, version, _path, error in problems:
+            logger.error("deployment %s version %s: %s; its requests fail with this error", deployment, version, error)
+
+    def reload(self, package_dir: Path, changed: List[str]) -> None:
+        """The files of a package changed: each version served from it reloads (in a thread of its own, as a
+        reload waits for a free instance)."""
+        for lane in self._lanes.values():
+            if lane.config.path == package_dir and not self._stopping:
+                threading.Thread(target=self._reload, args=(lane, changed), daemon=True).start()
+
+    @staticmethod
+    def _reload(lane: Lane, changed: List[str]) -> None:
+        name = f"deployment {lane.deployment.name} version {lane.config.name}"
+        listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        logger.info("%s: %s changed; reloading", name, listed)
+        error = lane.runtime.reload()
+        if error is None:
+            logger.info("%s: reloaded; new requests run the new code, running ones finish on the old", name)
+        else:
+            logger.error("%s: the reload failed, the old code goes on serving: %s", name, error)
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> None:
         """Admit no more creates; give the runs in progress `grace` seconds; every direct and stream caller gets

@@ -8,8 +8,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from ubiops.local._worker import BEGIN, DONE, ERROR, LOAD_ERROR, READY, SKIPPED, UPDATE
-from ubiops.local.instance import Instance, ProtocolError
+from ubiops.local._worker import BEGIN, DONE, ERROR, SKIPPED, UPDATE
+from ubiops.local.instance import EXIT_AFTER_EOF, Instance, ProtocolError
 from ubiops.local.ticket import STOPPED, Outcome, Report, Ticket, timed_out
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ubiops.local")
 
-EXIT_AFTER_EOF = 1.0  #: seconds a worker whose pipe closed gets to be seen exiting (else it closed the pipe itself)
 
 ENDED_MID_RUN = (
     "The deployment instance was ended (for a cancel, timeout or failure of the request before this one in its "
@@ -195,41 +194,16 @@ class Execution:
         return self._broke(f"The deployment instance sent an unexpected message ({kind!r})")
 
     def _await_load(self, instance: Instance, first: Ticket) -> None:
-        """The first message of a worker says whether the package loaded; after a load error the worker exits."""
-        exited = False
-        while True:
-            try:
-                for kind, text in instance.messages():
-                    if kind == READY:
-                        instance.ready = True
-                        return
-                    instance.load_error = f"The deployment could not be loaded: {text if kind == LOAD_ERROR else kind}"
-                    return
-            except ProtocolError as exc:
-                instance.load_error = f"The deployment could not be loaded: the instance broke the protocol ({exc})"
-                return
-            if exited:
-                instance.load_error = f"The deployment could not be loaded: the instance died ({instance.death()})"
-                return
-            if instance.closed:  # see _wait_for
-                exited = instance.wait_exit(EXIT_AFTER_EOF)
-                if not exited:
-                    instance.load_error = "The deployment could not be loaded: the instance closed its pipe"
-                    self.healthy = False
-                    return
-                instance.read_available()
-                continue
-            if self.runtime.stopped:
-                self.healthy = False
-                return
+        """Wait for the package to load; a late or cancelled run leaves it loading for the next one."""
+
+        def give_up() -> bool:
             late = first.deadline is not None and time.monotonic() >= first.deadline
-            if late or all(t.cancelled for t in self.tickets):  # the instance goes on loading for the next run
-                return
-            exited, woken = instance.wait(first.deadline, self.slot.wake_fd)
-            if exited:
-                instance.read_available()
-            if woken:
-                self.slot.drain()
+            return self.runtime.stopped or late or all(t.cancelled for t in self.tickets)
+
+        if not instance.await_load(first.deadline, self.slot.wake_fd, self.slot.drain, give_up):
+            self.healthy = False
+        elif self.runtime.stopped and not instance.ready:
+            self.healthy = False
 
     def _send_skips(self, instance: Instance) -> None:
         for ticket in self.tickets[self.index + 1 :]:

@@ -16,6 +16,7 @@ import socket
 import ssl
 import time
 from typing import Any, Callable, List, Optional, Union
+from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.serving import WSGIRequestHandler
 
@@ -30,6 +31,7 @@ from ubiops.local.http_connections import (
 from ubiops.local.http_framing import ChunkedBody, FramingError, LengthBody, declared_length
 
 logger = logging.getLogger("ubiops.local")
+access_log = logging.getLogger("ubiops.local.access")  #: one line per answered request, for the terminal
 
 KEEP_ALIVE_TIMEOUT = 5.0  #: seconds a connection may wait for the first byte of its next (or first) request
 HEADER_TIMEOUT = 10.0  #: seconds from a request's first byte to the end of its headers
@@ -50,6 +52,7 @@ class RequestHandler(WSGIRequestHandler):
 
     def __init__(self, connection: Connection, server: "HTTPServer") -> None:
         self.entry = connection
+        self.request_started = 0.0  # monotonic time of the current request's first byte
         self.linger = False
         self.continue_pending = False
         self.body_started = 0.0
@@ -99,7 +102,8 @@ class RequestHandler(WSGIRequestHandler):
         if not self._wait_for_request():
             self.close_connection = True
             return
-        self.reader.deadline = time.monotonic() + HEADER_TIMEOUT
+        self.request_started = time.monotonic()
+        self.reader.deadline = self.request_started + HEADER_TIMEOUT
         try:
             super().handle_one_request()
         except BudgetExceeded:
@@ -153,6 +157,7 @@ class RequestHandler(WSGIRequestHandler):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+            self._log_access(started[0].split(None, 1)[0])
 
     def _pace(self, received: int) -> None:
         """Before each body read: send a promised 100 Continue, and move the body's deadline with what came."""
@@ -218,12 +223,27 @@ class RequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and code >= 200 and code not in (204, 304):
             self.wfile.write(body)
+        self._log_access(str(code))
+
+    def _log_access(self, code: str) -> None:
+        if access_log.isEnabledFor(logging.INFO):
+            took = (time.monotonic() - self.request_started) * 1000
+            access_log.info("%s %s %s %.1f ms", self.command or "-", _loggable(self.path), code, took)
 
     def log_request(self, code: Union[int, str] = "-", size: Union[int, str] = "-") -> None:
         pass
 
     def log_error(self, format: str, *args: Any) -> None:
         logger.debug("HTTP: " + format, *args)
+
+
+def _loggable(target: str) -> str:
+    """A request target as logged: a token in the query string is masked."""
+    path, _, query = (target or "-").partition("?")
+    if not query:
+        return path
+    pairs = [(key, "***" if key.lower() == "token" else value) for key, value in parse_qsl(query, True)]
+    return f"{path}?{urlencode(pairs, safe='*/,:')}"
 
 
 class HTTPServer(ConnectionServer):

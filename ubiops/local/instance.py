@@ -10,6 +10,7 @@ Messages from the worker are framed as multiprocessing's Connection frames them 
 hold one kind byte and UTF-8 text: nothing the worker sends is unpickled here.
 """
 
+import logging
 import os
 import secrets
 import select
@@ -21,15 +22,19 @@ import threading
 import time
 from multiprocessing import Pipe
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ubiops.local import _worker
 from ubiops.local.logfile import LogFile
+
+instance_events = logging.getLogger("ubiops.local.instances")  #: starts, loads, exits and crashes, for the terminal
 
 KILL_GRACE = 1.0  #: seconds between SIGTERM and SIGKILL of an instance's process group
 READ_SIZE = 65536  #: bytes per read from a worker's pipe
 FRAME_OVERHEAD = 1 << 16  #: bytes a frame may hold beyond the output limit (kind byte, error text)
 EXIT_POLL = 0.5  #: seconds between exit checks where the OS offers no pidfd
+EXIT_AFTER_EOF = 1.0  #: seconds a worker whose pipe closed gets to be seen exiting (else it closed the pipe itself)
+LOAD_FAILED = "The deployment could not be loaded"
 
 
 class ProtocolError(Exception):
@@ -41,6 +46,7 @@ class Instance:
 
     def __init__(self, slot: int, package_dir: Path, context: Dict[str, Any], log: LogFile, max_output: int) -> None:
         self.slot = slot
+        self.label = f"{context.get('deployment')} {context.get('version')} instance {slot}"
         self.ready = False
         self.load_error: Optional[str] = None
         self.max_frame = max_output + FRAME_OVERHEAD
@@ -64,10 +70,13 @@ class Instance:
             child.close()  # only the worker holds these ends now
             os.close(lifeline_read)
         self.pid = self.process.pid
+        self._started = time.monotonic()
+        instance_events.info("%s: started (pid %d)", self.label, self.pid)
         self._pidfd = _pidfd(self.pid)
         self._buffer = bytearray()
         self._eof = False
         self._ended = False
+        self._terminated = False  # the server asked it to end (so its exit is no crash)
         self._end_lock = threading.Lock()  # kill() may come from the owner and from a stopping runtime at once
         self._strays: Optional[List[Tuple[int, Optional[int]]]] = None  # (pid, pidfd) of the descendants, at the end
         # stdout and stderr: one pump each, which follows the worker's request markers (see logfile.py)
@@ -112,6 +121,44 @@ class Instance:
         if not self._eof and events.get(self.conn.fileno()):
             self._read()
         return self.exited(), bool(events.get(wake_fd))
+
+    def await_load(
+        self, deadline: Optional[float], wake_fd: int, drain: Callable[[], None], give_up: Callable[[], bool]
+    ) -> bool:
+        """Wait for the worker's first message, which says whether the package loaded (after a load error the
+        worker exits); sets `ready` or `load_error`. Returns early with neither set when give_up() says so (checked
+        at the start and whenever wake_fd is written), or the deadline passed. False when the worker closed its
+        pipe without exiting: it cannot be trusted."""
+        exited = False
+        while True:
+            try:
+                for kind, text in self.messages():
+                    if kind == _worker.READY:
+                        self.ready = True
+                        instance_events.info("%s: loaded in %.2f s", self.label, time.monotonic() - self._started)
+                    else:
+                        self.load_error = f"{LOAD_FAILED}: {text if kind == _worker.LOAD_ERROR else kind}"
+                    return True
+            except ProtocolError as exc:
+                self.load_error = f"{LOAD_FAILED}: the instance broke the protocol ({exc})"
+                return True
+            if exited:
+                self.load_error = f"{LOAD_FAILED}: the instance died ({self.death()})"
+                return True
+            if self.closed:  # a worker that exits closes the pipe just before it is seen to exit
+                exited = self.wait_exit(EXIT_AFTER_EOF)
+                if not exited:
+                    self.load_error = f"{LOAD_FAILED}: the instance closed its pipe"
+                    return False
+                self.read_available()
+                continue
+            if give_up() or (deadline is not None and time.monotonic() >= deadline):
+                return True
+            exited, woken = self.wait(deadline, wake_fd)
+            if exited:
+                self.read_available()
+            if woken:
+                drain()
 
     def leftover(self) -> bool:
         """After the last answer of a run: something more arrived (nothing of ours sends it), or the pipe closed."""
@@ -192,6 +239,7 @@ class Instance:
         with self._end_lock:
             ended = self._ended
         if not ended:  # once reaped, the group id may belong to someone else
+            self._terminated = True
             self._signal_group(signal.SIGTERM)
 
     def kill(self, grace: float = KILL_GRACE) -> None:
@@ -207,6 +255,11 @@ class Instance:
                 return
             self._ended = True
         self._collect_strays()
+        if self.exited() and not self._terminated:  # on its own: it crashed, or exited after a load error
+            level = logging.INFO if self.load_error is not None else logging.WARNING
+            instance_events.log(level, "%s: exited (%s)", self.label, self.death())
+        else:
+            instance_events.info("%s: stopped", self.label)
         if not self.exited():
             self._signal_group(signal.SIGTERM)
             give_up = time.monotonic() + grace

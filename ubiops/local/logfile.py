@@ -13,10 +13,12 @@ deployment code started are attributed the same way, by when they arrive.
 
 Past `max_size` bytes the file is renamed to `<name>.1` (replacing the one before) and a new one is started, so a
 deployment's logs never take more than about twice `max_size`. Files are private to the user. read_records() parses
-both files back for the logs endpoint.
+both files back for the logs endpoint. Each record also goes to the `ubiops.local.output` logger (at INFO, for
+stderr too: a warning would reach the stderr of every program that uses LocalServer), which the command line shows.
 """
 
 import calendar
+import logging
 import os
 import threading
 import time
@@ -27,6 +29,7 @@ from typing import IO, Iterator, List, Optional
 DEFAULT_MAX_LOG_SIZE = 10 * 1024 * 1024  #: bytes of one log file before it rotates
 MAX_LINE = 16384  #: bytes of text in one record; a longer line continues in the next record
 LEVELS = {"stdout": "info", "stderr": "error"}
+output_logger = logging.getLogger("ubiops.local.output")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,10 @@ class LogFile:
             self._last = stamp
             prefix = f"{format_time(stamp)} {level} {deployment} {version} {process_id} {request_id or '-'} "
             self._write(prefix.encode() + text.replace(b"\n", b" ") + b"\n")
+        if output_logger.isEnabledFor(logging.INFO):
+            where = f"{deployment} {version} " + (request_id or f"instance {process_id}")
+            stream = "!" if level == "error" else "|"
+            output_logger.info("%s %s %s", where, stream, text.decode("utf-8", "replace"))
 
     def pump(
         self,

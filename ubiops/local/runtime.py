@@ -23,7 +23,7 @@ import time
 import weakref
 from collections import deque
 from pathlib import Path
-from typing import Callable, Deque, List, Optional, Sequence, Union
+from typing import Callable, Deque, List, Optional, Sequence, Tuple, Union
 
 from ubiops.local.execution import Execution, Outcomes
 from ubiops.local.instance import Instance, kill_all
@@ -39,6 +39,16 @@ STOP_WAIT = 10.0  #: seconds stop() waits for the owners of busy slots to end th
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
 
+class DeploymentStartError(Exception):
+    """A deployment version cannot start: its package does not load. `problems` lists (deployment, version,
+    package_dir, error) of each version that failed."""
+
+    def __init__(self, problems: List[Tuple[str, str, Path, str]]) -> None:
+        self.problems = problems
+        lines = [f"deployment {d!r} version {v!r} ({path}): {error}" for d, v, path, error in problems]
+        super().__init__("\n".join(lines))
+
+
 class Slot:
     """A place for one instance, with the pipe that wakes its owner (a cancel or a stop)."""
 
@@ -46,6 +56,7 @@ class Slot:
         self.index = index
         self.instance: Optional[Instance] = None
         self.spawn_failures = 0
+        self.generation = 0  # the runtime's code generation its instance was started with (see reload())
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
@@ -105,6 +116,7 @@ class DeploymentRuntime:
         self._idle: Deque[Slot] = deque()
         self._started = False
         self._stopped = False
+        self._generation = 0  # bumped by each reload() whose new code loaded
 
     @property
     def stopped(self) -> bool:
@@ -126,6 +138,21 @@ class DeploymentRuntime:
             self._idle.extend(self._slots)
             self._started = True
             _LIVE.add(self)
+
+    def wait_loaded(self) -> Optional[str]:
+        """Wait until every instance loaded the package, as UbiOps does when it builds a version; the load error
+        if one failed (that instance stays, and each request it gets fails with the error), else None. Call it
+        after start() and before the first request."""
+        error = None
+        for slot in self._slots:
+            instance = slot.instance
+            if instance is None or instance.ready or instance.load_error is not None:
+                continue
+            trusted = instance.await_load(None, slot.wake_fd, slot.drain, lambda: self._stopped)
+            if not trusted:  # it closed its pipe without exiting: a fresh one loads at its first request
+                self.discard(slot)
+            error = error or instance.load_error
+        return error
 
     # -- slots ----------------------------------------------------------------------------------------------------
 
@@ -205,8 +232,9 @@ class DeploymentRuntime:
         return run.rest()
 
     def _settle(self, slot: Slot, healthy: bool) -> None:
-        """After a run the slot holds a working instance again: the same one, or a fresh one."""
-        if slot.instance is not None and healthy and not self._stopped:
+        """After a run the slot holds a working instance again: the same one, or a fresh one (also when the code
+        was reloaded while it ran)."""
+        if slot.instance is not None and healthy and not self._stopped and slot.generation == self._generation:
             return
         self.discard(slot)
         if not self._stopped:
@@ -223,6 +251,7 @@ class DeploymentRuntime:
         """Start an instance in an empty slot; False (and logged) when that failed."""
         try:
             slot.instance = self._spawn(slot)
+            slot.generation = self._generation
         except OSError as exc:  # e.g. out of file descriptors or processes: tried again when the slot is used
             slot.spawn_failures += 1
             logger.error(
@@ -252,6 +281,45 @@ class DeploymentRuntime:
             _wait_fd(slot.wake_fd, wait)
             slot.drain()
         return slot.instance
+
+    def reload(self) -> Optional[str]:
+        """Run the package's current code: a new instance loads it in the first slot that is free, beside the old
+        one; if it loads, it takes the slot, the other idle slots get new instances now and the busy ones when
+        their run ends (runs in progress finish on the old code). Returns the load error when the new code does
+        not load: then the old instances go on serving."""
+        slot = self.acquire()
+        if slot is None:  # stopped
+            return None
+        try:
+            trial = self._spawn(slot)
+            trial.await_load(None, slot.wake_fd, slot.drain, lambda: self._stopped)
+            if not trial.ready:
+                trial.kill()
+                return trial.load_error or "stopped while loading"
+            with self._cond:
+                self._generation += 1
+            self.discard(slot)
+            slot.instance, slot.generation, slot.spawn_failures = trial, self._generation, 0
+        finally:
+            self.release(slot)
+        self._renew_idle()
+        return None
+
+    def _renew_idle(self) -> None:
+        """Give each idle slot of an older generation a new instance (busy ones renew in _settle)."""
+        stale = []
+        with self._cond:
+            for slot in list(self._idle):
+                if slot.generation != self._generation:
+                    self._idle.remove(slot)
+                    stale.append(slot)
+        for slot in stale:
+            try:
+                self.discard(slot)
+                if not self._stopped:
+                    self._refill(slot)
+            finally:
+                self.release(slot)
 
     def _spawn(self, slot: Slot) -> Instance:
         return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size)

@@ -5,6 +5,7 @@ starts and stops the parts in order, over a private, locked data directory.
 """
 
 import logging
+import os
 import secrets
 import shutil
 import socket
@@ -17,10 +18,11 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
 from ubiops.local.backend import DEFAULT_STOP_GRACE, Backend
 from ubiops.local.config import ConfigSource, ServerConfig, load_config
-from ubiops.local.data_dir import DirectoryLock, make_private_dir, make_private_file
+from ubiops.local.data_dir import PRIVATE_FILE, DirectoryLock, make_private_dir, make_private_file
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
 from ubiops.local.http_handler import HTTPServer
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
+from ubiops.local.reload import PackageWatcher
 from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE
 from ubiops.local.store import Store
 
@@ -28,6 +30,7 @@ logger = logging.getLogger("ubiops.local")
 
 DATABASE = "requests.sqlite3"
 LOGS = "logs"
+TOKEN_FILE = "token"  #: the token of a data directory, kept so that a restart accepts the token it printed before
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -40,9 +43,15 @@ class LocalServer:
 
     config: a YAML file path or a dict (None: the bundled example deployments); data_dir: where requests and logs
     are kept (None: a temporary directory removed at stop; made private to the user either way); port 0 picks a free
-    port; token: generated if None; max_connections: connections served at once (see http_connections.py);
+    port; token: if None, the one a start with the same data_dir stored there (0600), else a new one (stored there
+    when data_dir is given); max_connections: connections served at once (see http_connections.py);
     stop_grace: seconds the runs in progress get to finish at stop(); max_output_size: bytes of one request's output
     (as JSON); max_log_size: bytes of a deployment's log file before it rotates.
+
+    start() returns once every instance has loaded its package (ran `Deployment.__init__`), as UbiOps builds a
+    version before it serves it: a package that cannot load raises DeploymentStartError, naming the file and line,
+    unless keep_going, which serves the rest and fails that version's requests with the load error. reload: a
+    change to a package's files reloads the versions served from it (see reload.py and Runtime.reload).
     """
 
     def __init__(
@@ -61,6 +70,8 @@ class LocalServer:
         stop_grace: float = DEFAULT_STOP_GRACE,
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+        keep_going: bool = False,
+        reload: bool = False,
     ) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be a non-empty string without whitespace")
@@ -75,14 +86,18 @@ class LocalServer:
         self.config: ServerConfig = load_config(config, deployment_dirs or ())
         self.host = host
         self.port = port
-        self.token = token or secrets.token_hex(20)
+        self._data_dir = Path(data_dir).resolve() if data_dir is not None else None
+        self.token = token or self._stored_token() or secrets.token_hex(20)
         self.max_body_size = max_body_size
         self.max_connections = max_connections
         self.stop_grace = stop_grace
         self.max_output_size = max_output_size
         self.max_log_size = max_log_size
+        self.keep_going = keep_going
+        self.reload = reload
+        self._watcher: Optional[PackageWatcher] = None
         self._tls_files = (certfile, keyfile)
-        self._data_dir = Path(data_dir).resolve() if data_dir is not None else None
+        self._token_given = token is not None
         self._temporary = data_dir is None
         self._lock: Optional[DirectoryLock] = None
         self._store: Optional[Store] = None
@@ -146,6 +161,7 @@ class LocalServer:
         steps: List[Tuple[str, Callable[[], None]]] = []
         if httpd is not None:
             steps.append(("stop accepting connections", lambda: self._stop_accepting(httpd)))
+        steps.append(("stop watching the packages", self._stop_watching))
         steps.append(("stop the backend", self._stop_backend))
         if httpd is not None:
             steps.append(("close the connections", lambda: httpd.close_connections(wait=5.0)))
@@ -170,6 +186,11 @@ class LocalServer:
         if thread is not None:
             thread.join()
         httpd.close_listener()
+
+    def _stop_watching(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
 
     def _stop_backend(self) -> None:
         backend, self._backend = self._backend, None
@@ -209,6 +230,7 @@ class LocalServer:
             self._data_dir = Path(tempfile.mkdtemp(prefix="ubiops-local-"))
         make_private_dir(self._data_dir)
         self._lock = DirectoryLock(self._data_dir)
+        self._keep_token()
         make_private_file(self._data_dir / DATABASE)
         self._store = Store(self._data_dir / DATABASE)
         make_private_dir(self._data_dir / LOGS)
@@ -222,9 +244,14 @@ class LocalServer:
                 self._data_dir / LOGS,
                 max_output_size=self.max_output_size,
                 max_log_size=self.max_log_size,
+                keep_going=self.keep_going,
             )
             self._backend = backend
             backend.start()
+            if self.reload:
+                directories = {v.path for d in self.config.deployments for v in d.versions}
+                self._watcher = PackageWatcher(directories, backend.reload)
+                self._watcher.start()
         except BaseException:
             sock.close()
             raise
@@ -233,6 +260,34 @@ class LocalServer:
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="ubiops-local-http", daemon=True)
         self._thread.start()
+
+    def _stored_token(self) -> Optional[str]:
+        """The token kept in the data directory by an earlier start, if there is one."""
+        if self._data_dir is None:
+            return None
+        file = self._data_dir / TOKEN_FILE
+        try:
+            stored = file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"data_dir: cannot read the stored token {file}: {exc}") from exc
+        if not stored or any(c.isspace() for c in stored):
+            raise ValueError(f"data_dir: the stored token {file} is empty or holds whitespace; fix or delete it")
+        return stored
+
+    def _keep_token(self) -> None:
+        """A generated token is stored (0600) in a kept data directory, so that the next start accepts it too."""
+        assert self._data_dir is not None
+        file = self._data_dir / TOKEN_FILE
+        if self._temporary or self._token_given:
+            return
+        if file.exists():  # another server made it since __init__ read the directory
+            self.token = self._stored_token() or self.token
+            return
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(self.token + "\n")
 
     def _tls_context(self) -> Optional[ssl.SSLContext]:
         certfile, keyfile = self._tls_files

@@ -7,7 +7,8 @@
                     whose text is not UTF-8, to the worker's pipe (fd int(sys.argv[1]))
     closepipe       close the worker's end of its pipe to the server, then go on
     setsid:FILE     start a child `sleep 600` in a session of its own (start_new_session) and write its pid to FILE
-anything else is ignored. The output is the input. $INIT_SLEEP: seconds __init__ sleeps (a slow load).
+anything else is ignored. The output is the input. $INIT_SLEEP: seconds __init__ sleeps (a slow load); or
+$INIT_SLEEP_FILE: a file holding those seconds, read at each load (so that only a later instance loads slowly).
 """
 
 import os
@@ -19,7 +20,9 @@ import time
 class Deployment:
     def __init__(self, base_directory, context):
         self.record_file = os.environ.get("RECORD_FILE")
-        time.sleep(float(os.environ.get("INIT_SLEEP", "0")))
+        sleep_file = os.environ.get("INIT_SLEEP_FILE")
+        with open(sleep_file) if sleep_file else open(os.devnull) as seconds:
+            time.sleep(float(seconds.read().strip() or os.environ.get("INIT_SLEEP", "0")))
 
     def request(self, data, context):
         for command in data.split(";"):
