@@ -157,7 +157,8 @@ class RequestHandler(WSGIRequestHandler):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-            self._log_access(started[0].split(None, 1)[0])
+            if started:  # else the application raised, and the connection's handler logs that
+                self._log_access(started[0].split(None, 1)[0])
 
     def _pace(self, received: int) -> None:
         """Before each body read: send a promised 100 Continue, and move the body's deadline with what came."""

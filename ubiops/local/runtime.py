@@ -34,6 +34,7 @@ logger = logging.getLogger("ubiops.local")
 
 DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024  #: bytes of one request's output as JSON
 SPAWN_BACKOFF = (0.1, 5.0)  #: first and longest wait between attempts to start an instance
+LOAD_NOTICE = 10.0  #: seconds between the notices that a package is still loading, at start
 STOP_WAIT = 10.0  #: seconds stop() waits for the owners of busy slots to end their runs
 
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
@@ -144,14 +145,18 @@ class DeploymentRuntime:
         if one failed (that instance stays, and each request it gets fails with the error), else None. Call it
         after start() and before the first request."""
         error = None
+        began = time.monotonic()
         for slot in self._slots:
             instance = slot.instance
-            if instance is None or instance.ready or instance.load_error is not None:
-                continue
-            trusted = instance.await_load(None, slot.wake_fd, slot.drain, lambda: self._stopped)
-            if not trusted:  # it closed its pipe without exiting: a fresh one loads at its first request
-                self.discard(slot)
-            error = error or instance.load_error
+            while instance is not None and not instance.ready and instance.load_error is None and not self._stopped:
+                deadline = time.monotonic() + LOAD_NOTICE
+                if not instance.await_load(deadline, slot.wake_fd, slot.drain, lambda: self._stopped):
+                    self.discard(slot)  # it closed its pipe without exiting: a fresh one loads at its first request
+                elif not instance.ready and instance.load_error is None and not self._stopped:
+                    logger.info("%s: still loading after %.0f s", instance.label, time.monotonic() - began)
+                    continue
+                error = error or instance.load_error
+                break
         return error
 
     # -- slots ----------------------------------------------------------------------------------------------------
