@@ -1,0 +1,188 @@
+"""The pytest plugin as a user's project uses it: a pytest process of its own (pytester) over a project of its own."""
+
+import textwrap
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from ubiops.local import ConfigError
+from ubiops.local.config import load_config
+from ubiops.local.pytest_plugin import _resolve_from_rootdir
+
+pytest_plugins = ["pytester"]
+
+#: A user's project: its own deployment package, a YAML config beside the tests, a conftest naming it from the root.
+PROJECT = {
+    "pytest.ini": """
+        [pytest]
+        testpaths = tests
+        """,
+    "shout/deployment.py": """
+        class Deployment:
+            def __init__(self, base_directory, context):
+                pass
+
+            def request(self, data, context):
+                return data.upper()
+        """,
+    "tests/ubiops-local.yaml": """
+        project: mine
+        deployments:
+          - name: shout
+            path: ../shout
+        """,
+    "tests/conftest.py": """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def ubiops_local_config():
+            return "tests/ubiops-local.yaml"
+        """,
+    "tests/test_shout.py": """
+        def test_direct_request(ubiops_core_api, ubiops_local_server, request):
+            created = ubiops_core_api.deployment_requests_create("mine", "shout", "hello")
+            assert (created.status, created.result) == ("completed", "HELLO")
+            assert ubiops_local_server.config.deployments[0].versions[0].path == request.config.rootpath / "shout"
+        """,
+}
+
+
+def write(root: Path, files: Dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest in a process of its own, as the user runs it, in the current directory."""
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("ini", "where", "args"),
+    [
+        ("pytest.ini", ".", ()),
+        ("pytest.ini", ".", ("tests",)),
+        ("pytest.ini", "tests", ()),
+        ("pyproject.toml", "tests", ()),
+    ],
+    ids=["root", "root-tests-arg", "subfolder", "pyproject-subfolder"],
+)
+def test_a_relative_yaml_path_is_found_from_the_rootdir(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ini: str, where: str, args: List[str]
+) -> None:
+    files = dict(PROJECT)
+    if ini == "pyproject.toml":
+        del files["pytest.ini"]
+        files["pyproject.toml"] = '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+    write(pytester.path, files)
+    monkeypatch.chdir(pytester.path / where)
+    run(pytester, *args).assert_outcomes(passed=1)
+
+
+def test_dict_paths_are_found_from_the_rootdir_and_the_dict_is_not_changed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(pytester.path, {name: text for name, text in PROJECT.items() if not name.startswith("tests/")})
+    write(
+        pytester.path,
+        {
+            "whisper/deployment.py": PROJECT["shout/deployment.py"].replace("upper", "lower"),
+            "tests/conftest.py": """
+                import pytest
+
+                CONFIG = {
+                    "project": "mine",
+                    "deployments": [
+                        {
+                            "name": "shout",
+                            "path": "shout",
+                            "versions": [{"name": "v1"}, {"name": "v2", "path": "whisper"}],
+                        }
+                    ],
+                }
+
+                @pytest.fixture(scope="session")
+                def ubiops_local_config():
+                    return CONFIG
+                """,
+            "tests/test_versions.py": """
+                def test_each_version_runs_its_package(ubiops_core_api, ubiops_local_config):
+                    for version, result in [("v1", "HI"), ("v2", "hi")]:
+                        created = ubiops_core_api.deployment_version_requests_create("mine", "shout", version, "Hi")
+                        assert created.result == result
+                    deployment = ubiops_local_config["deployments"][0]
+                    assert (deployment["path"], deployment["versions"][1]["path"]) == ("shout", "whisper")
+                """,
+        },
+    )
+    monkeypatch.chdir(pytester.path / "tests")  # where neither "shout" nor "whisper" is
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_config_that_cannot_be_served_errors_each_test_with_the_resolved_path(pytester: pytest.Pytester) -> None:
+    files = {**PROJECT, "tests/conftest.py": PROJECT["tests/conftest.py"].replace("ubiops-local", "missing")}
+    files["tests/test_two.py"] = "def test_other(ubiops_local_server):\n    pass\n"
+    write(pytester.path, files)
+    result = run(pytester)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([f"*ConfigError: {pytester.path / 'tests' / 'missing.yaml'}: cannot read*"])
+
+
+def test_loading_the_plugin_does_not_load_the_server(pytester: pytest.Pytester) -> None:
+    write(
+        pytester.path,
+        {
+            "test_cheap.py": """
+                import sys
+
+                def test_not_loaded(request):
+                    assert request.config.pluginmanager.has_plugin("ubiops_local")
+                    assert "ubiops.local.server" not in sys.modules
+                """
+        },
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_relative_paths_in_a_dict_are_taken_from_the_rootdir_and_the_rest_is_kept(tmp_path: Path) -> None:
+    config = {
+        "project": "p",
+        "deployments": [
+            {"name": "a", "path": "pkg", "versions": [{"name": "v1"}, {"name": "v2", "path": Path("other")}]},
+            {"name": "b", "path": "/abs/pkg", "versions": [{"name": "v1", "path": "~/pkg"}]},
+        ],
+    }
+    resolved = _resolve_from_rootdir(config, tmp_path)
+    a, b = resolved["deployments"]
+    assert (a["path"], a["versions"][0], a["versions"][1]["path"]) == (
+        tmp_path / "pkg",
+        {"name": "v1"},
+        tmp_path / "other",
+    )
+    assert (b["path"], b["versions"][0]["path"]) == (Path("/abs/pkg"), Path("~/pkg").expanduser())
+    assert config["deployments"][0]["path"] == "pkg" and config["deployments"][0]["versions"][1]["path"] == Path(
+        "other"
+    )
+    assert _resolve_from_rootdir("tests/c.yaml", tmp_path) == tmp_path / "tests" / "c.yaml"
+    assert _resolve_from_rootdir(None, tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"deployments": "nope"}, "key 'deployments': must be a non-empty list"),
+        ({"deployments": ["nope"]}, r"deployments\[0\]: must be a mapping"),
+        ({"deployments": [{"name": "a", "path": 3}]}, "key 'path': must be a directory path"),
+        ({"deployments": [{"name": "a", "path": ""}]}, "key 'path': must be a directory path"),
+        ({"deployments": [{"name": "a", "path": "p", "versions": ["v1"]}]}, r"versions\[0\]: must be a mapping"),
+        (42, "expected a file path or a dict, got int"),
+    ],
+)
+def test_a_malformed_config_is_left_for_load_config_to_report(tmp_path: Path, config: object, message: str) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "deployment.py").write_text("")
+    with pytest.raises(ConfigError, match=message):
+        load_config(_resolve_from_rootdir(config, tmp_path))
