@@ -47,6 +47,23 @@ PROJECT = {
         """,
 }
 
+#: A conftest.py addition that counts the ApiClients closed, and writes the count to closed.txt at the end.
+RECORDING_CLOSE = """
+    import ubiops
+
+    closed = []
+    close = ubiops.ApiClient.close
+
+    def recording_close(api_client):
+        closed.append(api_client)
+        close(api_client)
+
+    ubiops.ApiClient.close = recording_close
+
+    def pytest_sessionfinish(session):
+        (session.config.rootpath / "closed.txt").write_text(str(len(closed)))
+    """
+
 
 def write(root: Path, files: Dict[str, str]) -> None:
     for name, text in files.items():
@@ -129,6 +146,51 @@ def test_a_config_that_cannot_be_served_errors_each_test_with_the_resolved_path(
     result = run(pytester)
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines([f"*ConfigError: {pytester.path / 'tests' / 'missing.yaml'}: cannot read*"])
+
+
+def test_fresh_servers_start_empty_and_the_session_server_is_shared(pytester: pytest.Pytester) -> None:
+    write(pytester.path, PROJECT)
+    write(
+        pytester.path,
+        {
+            "tests/conftest.py": textwrap.dedent(PROJECT["tests/conftest.py"]) + textwrap.dedent(RECORDING_CLOSE),
+            "tests/test_fresh.py": """
+                import pytest
+                from conftest import closed
+
+                fresh_servers = []
+                session_apis = []
+                session_ids = []
+
+                @pytest.mark.parametrize("run", [1, 2])
+                def test_a_fresh_server_starts_without_requests(run, ubiops_local_fresh_server, ubiops_fresh_core_api):
+                    assert ubiops_fresh_core_api.deployment_requests_list("mine", "shout") == []
+                    ubiops_fresh_core_api.deployment_requests_create("mine", "shout", f"fresh {run}")
+                    assert len(ubiops_fresh_core_api.deployment_requests_list("mine", "shout")) == 1
+                    assert ubiops_fresh_core_api.api_client.configuration.host == ubiops_local_fresh_server.url
+                    fresh_servers.append(ubiops_local_fresh_server)
+
+                def test_fresh_servers_and_their_clients_end_with_their_test(ubiops_local_server):
+                    assert [server.running for server in fresh_servers] == [False, False]
+                    assert len(closed) == 2
+                    data_dirs = {server.data_dir for server in [*fresh_servers, ubiops_local_server]}
+                    assert len(data_dirs) == 3
+                    assert all(d.name == "ubiops-local" for d in data_dirs - {ubiops_local_server.data_dir})
+
+                def test_the_session_server_keeps_its_requests(ubiops_core_api):
+                    session_apis.append(ubiops_core_api)
+                    session_ids.append(ubiops_core_api.deployment_requests_create("mine", "shout", "kept").id)
+
+                def test_the_next_test_sees_them(ubiops_core_api, ubiops_local_server):
+                    assert ubiops_core_api is session_apis[0]
+                    assert ubiops_local_server.running
+                    # the fresh servers' requests were never made to it
+                    assert [r.id for r in ubiops_core_api.deployment_requests_list("mine", "shout")] == session_ids
+                """,
+        },
+    )
+    run(pytester, "tests/test_fresh.py").assert_outcomes(passed=5)
+    assert (pytester.path / "closed.txt").read_text() == "3"  # the session's ApiClient too, at the end
 
 
 def test_loading_the_plugin_does_not_load_the_server(pytester: pytest.Pytester) -> None:

@@ -9,6 +9,7 @@ Override `ubiops_local_config` in your conftest.py to serve your own deployments
 Loaded in every pytest run where ubiops is installed, so it imports nothing heavy until a fixture is used.
 """
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping
 
@@ -17,6 +18,10 @@ import pytest
 if TYPE_CHECKING:
     from ubiops import CoreApi
     from ubiops.local.server import LocalServer
+
+#: The servers' data directories are in pytest's temporary directory, which it keeps for the last few runs: the
+#: requests and deployment logs of a failed test can be read afterwards.
+DATA_DIR = "ubiops-local"
 
 
 @pytest.fixture(scope="session")
@@ -28,20 +33,50 @@ def ubiops_local_config() -> Any:
 
 
 @pytest.fixture(scope="session")
-def ubiops_local_server(ubiops_local_config: Any, request: pytest.FixtureRequest) -> Iterator["LocalServer"]:
-    """A running LocalServer on a free port with a temporary data directory; `.url`, `.token`, `.configuration()`."""
-    from ubiops.local.server import LocalServer
-
-    with LocalServer(config=_resolve_from_rootdir(ubiops_local_config, request.config.rootpath)) as server:
+def ubiops_local_server(
+    ubiops_local_config: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator["LocalServer"]:
+    """A LocalServer shared by the session, on a free port; `.url`, `.token`, `.configuration()`."""
+    with _server(ubiops_local_config, request, tmp_path_factory.mktemp(DATA_DIR)) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def ubiops_core_api(ubiops_local_server: "LocalServer") -> Iterator["CoreApi"]:
     """A ubiops.CoreApi bound to the session server; its ApiClient is closed at the end of the session."""
+    with _core_api(ubiops_local_server) as core_api:
+        yield core_api
+
+
+@pytest.fixture
+def ubiops_local_fresh_server(
+    ubiops_local_config: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator["LocalServer"]:
+    """A LocalServer of this test alone, same config, starting without requests; stopped after the test."""
+    with _server(ubiops_local_config, request, tmp_path / DATA_DIR) as server:
+        yield server
+
+
+@pytest.fixture
+def ubiops_fresh_core_api(ubiops_local_fresh_server: "LocalServer") -> Iterator["CoreApi"]:
+    """A ubiops.CoreApi bound to this test's fresh server; its ApiClient is closed after the test."""
+    with _core_api(ubiops_local_fresh_server) as core_api:
+        yield core_api
+
+
+@contextmanager
+def _server(config: Any, request: pytest.FixtureRequest, data_dir: Path) -> Iterator["LocalServer"]:
+    from ubiops.local.server import LocalServer
+
+    with LocalServer(config=_resolve_from_rootdir(config, request.config.rootpath), data_dir=data_dir) as server:
+        yield server
+
+
+@contextmanager
+def _core_api(server: "LocalServer") -> Iterator["CoreApi"]:
     import ubiops
 
-    with ubiops.ApiClient(ubiops_local_server.configuration()) as api_client:
+    with ubiops.ApiClient(server.configuration()) as api_client:
         yield ubiops.CoreApi(api_client)
 
 
