@@ -1,5 +1,6 @@
 """The pytest plugin as a user's project uses it: a pytest process of its own (pytester) over a project of its own."""
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Dict, List
@@ -12,6 +13,7 @@ from ubiops.local.pytest_plugin import _resolve_from_rootdir
 
 pytest_plugins = ["pytester"]
 
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "PytestPlugin.md"
 #: A user's project: its own deployment package, a YAML config beside the tests, a conftest naming it from the root.
 PROJECT = {
     "pytest.ini": """
@@ -248,3 +250,26 @@ def test_a_malformed_config_is_left_for_load_config_to_report(tmp_path: Path, co
     (tmp_path / "p" / "deployment.py").write_text("")
     with pytest.raises(ConfigError, match=message):
         load_config(_resolve_from_rootdir(config, tmp_path))
+
+
+def doc_files() -> Dict[str, List[str]]:
+    """The code blocks of docs/PytestPlugin.md by the file each one is (its first line, `# <path>`), in order."""
+    files: Dict[str, List[str]] = {}
+    for match in re.finditer(r"^```(\w*)\n(.*?)^```", DOCS_PAGE.read_text(encoding="utf-8"), re.S | re.M):
+        language, text = match.groups()
+        if language:  # the project layout is a block without a language
+            first = text.splitlines()[0]
+            assert first.startswith("# "), f"a {language} block without its file name: {first!r}"
+            files.setdefault(first[2:], []).append(text)
+    return files
+
+
+@pytest.mark.parametrize(("variant", "where"), [(0, "."), (1, "tests")], ids=["yaml-from-root", "dict-from-tests"])
+def test_the_docs_example_runs_as_written(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, variant: int, where: str
+) -> None:
+    files = doc_files()
+    assert len(files["tests/conftest.py"]) == 2  # the YAML path and the dict
+    write(pytester.path, {name: texts[min(variant, len(texts) - 1)] for name, texts in files.items()})
+    monkeypatch.chdir(pytester.path / where)
+    run(pytester).assert_outcomes(passed=3)

@@ -7,6 +7,7 @@ Override `ubiops_local_config` in your conftest.py to serve your own deployments
         return "tests/ubiops-local.yaml"   # or a dict; relative paths are taken from the pytest rootdir
 
 Loaded in every pytest run where ubiops is installed, so it imports nothing heavy until a fixture is used.
+See docs/PytestPlugin.md.
 """
 
 from contextlib import contextmanager
