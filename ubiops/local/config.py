@@ -65,10 +65,12 @@ class VersionConfig:
 
 @dataclass(frozen=True)
 class DeploymentConfig:
+    """input_type/output_type None: not declared (untyped), which takes and returns any JSON value or text."""
+
     name: str
-    input_type: str
+    input_type: Optional[str]
     input_fields: Tuple[Field, ...]
-    output_type: str
+    output_type: Optional[str]
     output_fields: Tuple[Field, ...]
     versions: Tuple[VersionConfig, ...]
     default_version: str
@@ -94,7 +96,13 @@ def default_config() -> Dict[str, Any]:
     return {
         "project": DEFAULT_PROJECT,
         "deployments": [
-            {"name": "echo", "path": str(BUNDLED_DIR / "echo"), "instances": 2},
+            {
+                "name": "echo",
+                "path": str(BUNDLED_DIR / "echo"),
+                "input_type": "plain",
+                "output_type": "plain",
+                "instances": 2,
+            },
             {
                 "name": "calculator",
                 "path": str(BUNDLED_DIR / "calculator"),
@@ -192,8 +200,8 @@ class _Checker:
             where = f"deployment '{raw['name']}'"
         self.unknown_keys(raw, _DEPLOYMENT_KEYS, where)
         name = self.name(raw.get("name"), f"{where}: key 'name'")
-        input_type = self.choice(raw.get("input_type", "plain"), IO_TYPES, f"{where}: key 'input_type'")
-        output_type = self.choice(raw.get("output_type", "plain"), IO_TYPES, f"{where}: key 'output_type'")
+        input_type = self.io_type(raw.get("input_type"), f"{where}: key 'input_type'")
+        output_type = self.io_type(raw.get("output_type"), f"{where}: key 'output_type'")
         input_fields = self.fields(raw, "input_fields", input_type, where)
         output_fields = self.fields(raw, "output_fields", output_type, where)
         defaults = {
@@ -241,12 +249,16 @@ class _Checker:
             environment_variables=environment,
         )
 
-    def fields(self, raw: Mapping[str, Any], key: str, io_type: str, where: str) -> Tuple[Field, ...]:
+    def io_type(self, value: Any, where: str) -> Optional[str]:
+        """None (left out) is an untyped side: any JSON value or text goes through unchecked."""
+        return None if value is None else self.choice(value, IO_TYPES, where)
+
+    def fields(self, raw: Mapping[str, Any], key: str, io_type: Optional[str], where: str) -> Tuple[Field, ...]:
         here = f"{where}: key '{key}'"
         value = raw.get(key)
         if value is None:
             return ()
-        if io_type == "plain":
+        if io_type != "structured":
             raise self.fail(here, f"only allowed when {key.split('_')[0]}_type is structured")
         if not isinstance(value, list):
             raise self.fail(here, "must be a list like [{name: x, data_type: double}]")

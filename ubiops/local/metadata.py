@@ -20,6 +20,12 @@ ENVIRONMENT = f"python{sys.version_info.major}-{sys.version_info.minor}"
 NOT_EMULATED = "is not emulated by ubiops-local"
 
 
+def shown_io_type(io_type: Optional[str]) -> str:
+    """An undeclared (untyped) side shows as structured with no fields: the official CLI then json-parses `--data`,
+    which is what the users of packages that take and return dicts want; the server itself takes any JSON or text."""
+    return "structured" if io_type is None else io_type
+
+
 def stable_id(*names: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "ubiops-local:" + "/".join(names)))
 
@@ -107,8 +113,8 @@ class Metadata:
             "name": config.name,
             "project": self.config.project,
             "description": "",
-            "input_type": config.input_type,
-            "output_type": config.output_type,
+            "input_type": shown_io_type(config.input_type),
+            "output_type": shown_io_type(config.output_type),
             "input_fields": fields(config.input_fields),
             "output_fields": fields(config.output_fields),
             "labels": {},
