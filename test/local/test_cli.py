@@ -70,7 +70,7 @@ def test_serve_prints_url_token_and_exports_then_stops_on_sigterm(serve, tmp_pat
     assert served.token == "secret-1"
     assert f"export UBIOPS_API_HOST={served.url}" in served.lines
     assert "export UBIOPS_API_TOKEN='Token secret-1'" in served.lines
-    reply = served.http.post("/projects/local/deployments/srv_tool/versions/v1/requests", text="hi")
+    reply = served.http.post("/projects/local/deployments/srv-tool/versions/v1/requests", text="hi")
     assert reply.json()["result"] == "hi"
     assert served.http.get("/status", auth=False).json() == {"status": "ok"}
     assert served.stop() == 0
@@ -181,7 +181,7 @@ def test_sigterm_while_requests_run_stops_cleanly_and_the_restart_finishes_them(
     args = ("--deployment", str(PACKAGES / "srv_tool"), "--data-dir", str(tmp_path / "data"), "--port", "0")
     env = {"RECORD_FILE": str(record_file)}
     served = serve(*args, env=env)
-    where = "/projects/local/deployments/srv_tool"
+    where = "/projects/local/deployments/srv-tool"
     ids = served.http.batch(where, [f"record:r{i};sleep:0.2" for i in range(10)])
     wait_until(lambda: record_file.exists(), message="first run")
     assert served.stop() == 0  # within the wait's 30 s bound

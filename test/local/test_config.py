@@ -83,7 +83,7 @@ def test_yaml_file_with_paths_relative_to_the_file(tmp_path):
 
 def test_deployment_directories_get_defaults_and_their_names():
     config = load_config(None, [TOOL, str(BUNDLED_DIR / "echo")])
-    assert [d.name for d in config.deployments] == ["srv_tool", "echo"]
+    assert [d.name for d in config.deployments] == ["srv-tool", "echo"]  # as UbiOps names go
     assert all(d.input_type is None and d.default_version == "v1" for d in config.deployments)
 
 
