@@ -7,6 +7,7 @@ unpack to more than MAX_TOTAL_SIZE bytes or hold more than MAX_MEMBERS members. 
 a temporary directory beside the entry, which is then renamed into place, so a second server never sees half a package.
 """
 
+import itertools
 import os
 import re
 import shutil
@@ -40,7 +41,7 @@ def unpack_package(path: Path) -> Path:
     """The package root of the zip unpacked in the cache; unpacks only when this content was not unpacked before."""
     try:
         with path.open("rb") as file:
-            key = content_key([FORMAT, *_chunks(file)])
+            key = content_key(itertools.chain([FORMAT], _chunks(file)))  # streamed: a zip may be GiBs
             file.seek(0)
             with zipfile.ZipFile(file) as archive:
                 members = checked_members(archive)
