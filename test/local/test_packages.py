@@ -327,6 +327,14 @@ def test_zips_over_the_caps_are_refused(tmp_path: Path, cache: Path, monkeypatch
     assert (load_config(None, [str(package)]).deployments[0].versions[0].path / "data.bin").stat().st_size == 5000
 
 
+def test_a_cache_that_cannot_be_written_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = write(tmp_path / "not-a-directory", "a file where the cache should be")
+    monkeypatch.setenv(CACHE_VARIABLE, str(blocker))
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [str(zip_package(tmp_path / "model.zip"))])
+    assert "model.zip: cannot unpack it into the cache" in str(error.value) and str(blocker) in str(error.value)
+
+
 # -- the YAML files of the official UbiOps CLI ----------------------------------------------------------------------
 
 #: The example of `ubiops deployments create --help` (ubiops-cli 2.32.0), with fields that fit returns_dict's `env`.

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 from typing import IO, BinaryIO, Iterator, List, Tuple
 
-from ubiops.local.cache import cache_dir, content_key
+from ubiops.local.cache import cache_dir, cache_root, content_key
 
 MAX_TOTAL_SIZE = 2 * 1024**3  #: bytes all members may unpack to
 MAX_MEMBERS = 100_000
@@ -40,17 +40,25 @@ class BadZip(ValueError):
 def unpack_package(path: Path) -> Path:
     """The package root of the zip unpacked in the cache; unpacks only when this content was not unpacked before."""
     try:
-        with path.open("rb") as file:
-            key = content_key(itertools.chain([FORMAT], _chunks(file)))  # streamed: a zip may be GiBs
-            file.seek(0)
-            with zipfile.ZipFile(file) as archive:
-                members = checked_members(archive)
-                root = package_root(members)
-                return _cached(archive, members, key, root)
-    except zipfile.BadZipFile as exc:
-        raise BadZip(f"not a valid zip file ({exc})") from None
+        file = path.open("rb")
     except OSError as exc:
         raise BadZip(f"cannot read it: {exc.strerror or exc}") from None
+    with file:
+        try:
+            key = content_key(itertools.chain([FORMAT], _chunks(file)))  # streamed: a zip may be GiBs
+            file.seek(0)
+            archive = zipfile.ZipFile(file)
+        except zipfile.BadZipFile as exc:
+            raise BadZip(f"not a valid zip file ({exc})") from None
+        except OSError as exc:
+            raise BadZip(f"cannot read it: {exc.strerror or exc}") from None
+        with archive:
+            members = checked_members(archive)
+            root = package_root(members)
+            try:
+                return _cached(archive, members, key, root)
+            except OSError as exc:
+                raise BadZip(f"cannot unpack it into the cache {cache_root()}: {exc.strerror or exc}") from None
 
 
 def _chunks(file: BinaryIO) -> Iterator[bytes]:
