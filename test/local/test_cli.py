@@ -82,7 +82,7 @@ def test_serve_prints_url_token_and_exports_then_stops_on_sigterm(serve, tmp_pat
     assert served.token == "secret-1"
     assert f"export UBIOPS_API_HOST={served.url}" in served.lines
     assert "export UBIOPS_API_TOKEN='Token secret-1'" in served.lines
-    reply = served.http.post("/projects/local/deployments/srv_tool/versions/v1/requests", text="hi")
+    reply = served.http.post("/projects/local/deployments/srv-tool/versions/v1/requests", text="hi")
     assert reply.json()["result"] == "hi"
     assert served.http.get("/status", auth=False).json() == {"status": "ok"}
     assert served.stop() == 0
@@ -140,10 +140,10 @@ def test_without_arguments_it_prints_help_and_with_version_its_version():
 def test_a_package_with_a_syntax_error_stops_the_start_naming_file_and_line():
     result = serve_once("--deployment", str(PACKAGES / "syntax_error"))
     assert result.returncode == 1
-    assert "deployment 'syntax_error' version 'v1'" in result.stderr
+    assert "deployment 'syntax-error' version 'v1'" in result.stderr
     assert "SyntaxError: '(' was never closed (deployment.py, line 6)" in result.stderr
     assert "hint: fix the syntax at that line" in result.stderr
-    assert "syntax_error v1 instance 0 !     total = (" in result.stderr  # the error as Python shows it
+    assert "syntax-error v1 instance 0 !     total = (" in result.stderr  # the error as Python shows it
     assert result.stdout == ""  # no banner: nothing was served
 
 
@@ -169,39 +169,39 @@ def test_keep_going_serves_the_others_and_fails_the_broken_ones_requests(serve):
         "0",
         "--keep-going",
     )
-    assert served.http.post("/projects/local/deployments/srv_tool/requests", text="ok").json()["result"] == "ok"
-    failed = served.http.post("/projects/local/deployments/srv_broken/requests", text="x").json()
+    assert served.http.post("/projects/local/deployments/srv-tool/requests", text="ok").json()["result"] == "ok"
+    failed = served.http.post("/projects/local/deployments/srv-broken/requests", text="x").json()
     assert failed["status"] == "failed" and "srv_broken cannot be loaded, on purpose" in failed["error_message"]
     assert served.stop() == 0
-    assert "error: deployment srv_broken version v1" in served.stderr()
+    assert "error: deployment srv-broken version v1" in served.stderr()
 
 
 def test_the_terminal_shows_api_calls_instances_and_output_with_request_ids(serve):
     served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0")
     assert any(line.startswith("try: curl ") for line in served.lines)
-    record = served.http.post("/projects/local/deployments/srv_tool/requests", text="print:hi there").json()
+    record = served.http.post("/projects/local/deployments/srv-tool/requests", text="print:hi there").json()
     assert record["status"] == "completed"
     assert served.stop() == 0
     log = served.stderr()
-    assert "srv_tool v1 instance 0: started (pid " in log and "srv_tool v1 instance 0: loaded in " in log
-    assert re.search(r"POST /v2.1/projects/local/deployments/srv_tool/requests 200 [0-9.]+ ms", log), log
-    assert f"srv_tool v1 {record['id']} | stdout: hi there" in log
-    assert f"srv_tool v1 {record['id']} ! stderr: hi there" in log
-    assert "srv_tool v1 instance 0: stopped" in log
+    assert "srv-tool v1 instance 0: started (pid " in log and "srv-tool v1 instance 0: loaded in " in log
+    assert re.search(r"POST /v2.1/projects/local/deployments/srv-tool/requests 200 [0-9.]+ ms", log), log
+    assert f"srv-tool v1 {record['id']} | stdout: hi there" in log
+    assert f"srv-tool v1 {record['id']} ! stderr: hi there" in log
+    assert "srv-tool v1 instance 0: stopped" in log
 
 
 def test_quiet_shows_no_lines_for_calls_or_output(serve):
     served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0", "--quiet")
-    assert served.http.post("/projects/local/deployments/srv_tool/requests", text="print:x").json()["result"]
+    assert served.http.post("/projects/local/deployments/srv-tool/requests", text="print:x").json()["result"]
     assert served.stop() == 0
     assert served.stderr() == ""
 
 
 def test_a_crashed_instance_is_reported_on_the_terminal(serve):
     served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0")
-    assert served.http.post("/projects/local/deployments/srv_tool/requests", text="exit:3").json()["status"] == "failed"
+    assert served.http.post("/projects/local/deployments/srv-tool/requests", text="exit:3").json()["status"] == "failed"
     assert served.stop() == 0
-    assert "warning: srv_tool v1 instance 0: exited (exit code 3)" in served.stderr()
+    assert "warning: srv-tool v1 instance 0: exited (exit code 3)" in served.stderr()
 
 
 def test_a_restart_on_the_same_data_dir_keeps_the_token(serve, tmp_path):
@@ -295,7 +295,7 @@ def test_sigterm_while_requests_run_stops_cleanly_and_the_restart_finishes_them(
     args = ("--deployment", str(PACKAGES / "srv_tool"), "--data-dir", str(tmp_path / "data"), "--port", "0")
     env = {"RECORD_FILE": str(record_file)}
     served = serve(*args, env=env)
-    where = "/projects/local/deployments/srv_tool"
+    where = "/projects/local/deployments/srv-tool"
     ids = served.http.batch(where, [f"record:r{i};sleep:0.2" for i in range(10)])
     wait_until(lambda: record_file.exists(), message="first run")
     assert served.stop() == 0  # within the wait's 30 s bound

@@ -19,7 +19,7 @@ def test_defaults_of_a_minimal_deployment():
     config = load_config({"deployments": [{"name": "dep", "path": TOOL}]})
     assert config.project == "local"
     (deployment,) = config.deployments
-    assert (deployment.input_type, deployment.output_type) == ("plain", "plain")
+    assert (deployment.input_type, deployment.output_type) == (None, None)  # untyped: any JSON value or text
     assert deployment.default_version == "v1"
     (version,) = deployment.versions
     assert (version.name, version.path, version.instances) == ("v1", Path(TOOL), 1)
@@ -83,8 +83,8 @@ def test_yaml_file_with_paths_relative_to_the_file(tmp_path):
 
 def test_deployment_directories_get_defaults_and_their_names():
     config = load_config(None, [TOOL, str(BUNDLED_DIR / "echo")])
-    assert [d.name for d in config.deployments] == ["srv_tool", "echo"]
-    assert all(d.input_type == "plain" and d.default_version == "v1" for d in config.deployments)
+    assert [d.name for d in config.deployments] == ["srv-tool", "echo"]  # as UbiOps names go
+    assert all(d.input_type is None and d.default_version == "v1" for d in config.deployments)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,8 @@ def test_deployments(http: Http) -> None:
     assert tool == next(d for d in listed if d["name"] == "tool")
     for key in ("id", "name", "project", "creation_date", "last_updated", "input_type", "output_type", "labels"):
         assert tool[key] is not None, key
-    assert (tool["default_version"], tool["input_type"], tool["input_fields"]) == ("v2", "plain", [])
+    # tool declares no types: shown as structured without fields, so that the official CLI json-parses --data
+    assert (tool["default_version"], tool["input_type"], tool["input_fields"]) == ("v2", "structured", [])
     calculator = ok(http.get(f"{D}/calculator"))
     assert calculator["input_fields"][0] == {"name": "x", "data_type": "double", "widget": None}
     assert calculator["output_fields"] == [{"name": "result", "data_type": "double", "widget": None}]

@@ -20,6 +20,7 @@ from ubiops.local import LocalServer, default_config
 pytestmark = [pytest.mark.peers, pytest.mark.timeout(180)]
 
 PACKAGES = Path(__file__).parent / "packages"
+RETURNS_DICT = Path(__file__).parent.parent / "local" / "packages" / "returns_dict"
 STEP_TIMEOUT = 60  #: seconds for any one command of a peer
 
 
@@ -75,7 +76,9 @@ class Peer:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     config = default_config()
-    config["deployments"].append({"name": "greeter", "path": str(PACKAGES / "greeter")})
+    greeter = {"name": "greeter", "path": str(PACKAGES / "greeter"), "input_type": "plain", "output_type": "plain"}
+    dicts = {"name": "dicts", "path": str(RETURNS_DICT)}  # no types declared, as most packages come
+    config["deployments"] += [greeter, dicts]
     with LocalServer(config=config, data_dir=tmp_path_factory.mktemp("data")) as started:
         yield started
 
@@ -165,6 +168,29 @@ def test_cli_requests_and_logs(peer: Peer) -> None:
     extended = peer.cli("logs", "--no_pager", "-fmt", "extended", "-q", '|= "greeting" | deployment_name="greeter"')
     assert "deployment_name: greeter" in extended and "greeting b" in extended
     assert f"deployment_request_id: {batch_ids[1]}" in extended
+
+
+def test_cli_requests_to_an_untyped_package_that_returns_dicts(peer: Peer) -> None:
+    """An untyped deployment shows as structured, so the CLI json-parses --data, which a dict package wants."""
+    assert json.loads(peer.cli("deployments", "get", "dicts", "-fmt", "json"))["input_type"] == "structured"
+    direct = json.loads(
+        peer.cli("deployments", "requests", "create", "dicts", "--data", '{"a": [1, 2]}', "-fmt", "json")
+    )
+    # as for calculator, the CLI sends the structured --data as a list of one: one result per item
+    assert [(r["status"], [item["input"] for item in r["result"]]) for r in direct] == [("completed", [{"a": [1, 2]}])]
+    batch = json.loads(
+        peer.cli("deployments", "requests", "create", "dicts", "--batch", "--data", '{"n": 1}', "-fmt", "json")
+    )
+    request_id = batch[0]["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        got = json.loads(peer.cli("deployments", "requests", "get", "dicts", "-id", request_id, "-fmt", "json"))
+        if got[0]["status"] == "completed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert got[0]["status"] == "completed"
+    output = json.loads(peer.cli("deployments", "requests", "output", "dicts", "-id", request_id))
+    assert output["input"] == {"n": 1} and output["deployment"] == "dicts"
 
 
 CLIENT_SCRIPT = """

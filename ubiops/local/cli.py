@@ -64,11 +64,29 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="FILE", type=Path, help="YAML file with the project and its deployments")
     serve.add_argument(
         "--deployment",
-        metavar="DIR",
+        metavar="[NAME=]DIR",
+        action="append",
+        default=[],
+        help="a deployment package (folder or .zip) to serve, named NAME or after DIR; untyped (any JSON in and "
+        "out, text as plain) unless a --deployment-config says otherwise; version v1; repeatable",
+    )
+    serve.add_argument(
+        "--deployment-config",
+        metavar="FILE",
         type=Path,
         action="append",
         default=[],
-        help="a deployment package to serve with defaults (named after DIR, plain in/out, version v1); repeatable",
+        help="the YAML file of `ubiops deployments create -f` for a --deployment (paired by deployment_name); "
+        "repeatable",
+    )
+    serve.add_argument(
+        "--version-config",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="the YAML file of `ubiops deployments deploy -f` for a --deployment (paired by deployment_name); "
+        "repeatable",
     )
     serve.add_argument(
         "--reload",
@@ -186,6 +204,8 @@ def serve(args: argparse.Namespace) -> int:
             certfile=args.certfile,
             keyfile=args.keyfile,
             deployment_dirs=args.deployment,
+            deployment_configs=args.deployment_config,
+            version_configs=args.version_config,
             max_connections=args.max_connections,
             stop_grace=args.stop_grace,
             max_output_size=args.max_output_size,

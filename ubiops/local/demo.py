@@ -171,7 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     started = time.perf_counter()
     config = default_config()
-    config["deployments"].append({"name": "sleep", "path": str(BUNDLED_DIR / "sleep")})  # for the cancel step
+    sleep = {"name": "sleep", "path": str(BUNDLED_DIR / "sleep"), "input_type": "plain", "output_type": "plain"}
+    config["deployments"].append(sleep)  # for the cancel step
     with LocalServer(config=config, port=0) as server:
         names = ", ".join(d.name for d in server.config.deployments)
         print(f"ubiops-local demo: server at {server.url}, project {server.config.project} ({names})", flush=True)

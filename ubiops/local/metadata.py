@@ -20,6 +20,12 @@ ENVIRONMENT = f"python{sys.version_info.major}-{sys.version_info.minor}"
 NOT_EMULATED = "is not emulated by ubiops-local"
 
 
+def shown_io_type(io_type: Optional[str]) -> str:
+    """An undeclared (untyped) side shows as structured with no fields: the official CLI then json-parses `--data`,
+    which is what the users of packages that take and return dicts want; the server itself takes any JSON or text."""
+    return "structured" if io_type is None else io_type
+
+
 def stable_id(*names: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "ubiops-local:" + "/".join(names)))
 
@@ -35,6 +41,11 @@ def label_filter(raw: Optional[str]) -> Dict[str, str]:
             raise ApiError(400, f"labels: expected key:value pairs separated by commas, got {raw!r}")
         labels[key.strip()] = value.strip()
     return labels
+
+
+def has_labels(labels: Dict[str, str], wanted: Dict[str, str]) -> bool:
+    """Whether labels hold every wanted key with its value (an empty filter matches everything)."""
+    return all(labels.get(key) == value for key, value in wanted.items())
 
 
 def request_methods(package: Path) -> Tuple[Optional[bool], Optional[bool]]:
@@ -106,12 +117,12 @@ class Metadata:
             "id": stable_id("deployment", self.config.project, config.name),
             "name": config.name,
             "project": self.config.project,
-            "description": "",
-            "input_type": config.input_type,
-            "output_type": config.output_type,
+            "description": config.description,
+            "input_type": shown_io_type(config.input_type),
+            "output_type": shown_io_type(config.output_type),
             "input_fields": fields(config.input_fields),
             "output_fields": fields(config.output_fields),
-            "labels": {},
+            "labels": dict(config.labels),
             "creation_date": self.started,
             "last_updated": self.started,
             "default_version": config.default_version,
@@ -121,7 +132,7 @@ class Metadata:
     def deployments(self, project: str, labels: Optional[str]) -> List[Dict[str, Any]]:
         self.check_project(project)
         wanted = label_filter(labels)
-        return [self.deployment(d) for d in self.config.deployments if not wanted]  # served deployments have no labels
+        return [self.deployment(d) for d in self.config.deployments if has_labels(d.labels, wanted)]
 
     def version(self, deployment: DeploymentConfig, version: VersionConfig) -> Dict[str, Any]:
         has_request, has_requests = self._methods.get((deployment.name, version.name), (None, None))
@@ -131,7 +142,7 @@ class Metadata:
             "deployment": deployment.name,
             "version": version.name,
             "default": version.name == deployment.default_version,
-            "description": "",
+            "description": version.description,
             "environment_name": ENVIRONMENT,
             "environment_tag": "local",
             "status": "available",
@@ -140,7 +151,7 @@ class Metadata:
             "minimum_instances": version.instances,
             "maximum_instances": version.instances,
             "maximum_idle_time": 0,
-            "labels": {},
+            "labels": dict(version.labels),
             "creation_date": self.started,
             "last_updated": self.started,
             "last_file_upload": self.started,
@@ -164,7 +175,7 @@ class Metadata:
     def versions(self, project: str, deployment: str, labels: Optional[str]) -> List[Dict[str, Any]]:
         config = self.find_deployment(project, deployment)
         wanted = label_filter(labels)
-        return [self.version(config, v) for v in config.versions if not wanted]
+        return [self.version(config, v) for v in config.versions if has_labels(v.labels, wanted)]
 
 
 # -- what the platform has and this server does not ------------------------------------------------------------

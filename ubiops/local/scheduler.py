@@ -20,6 +20,7 @@ import time
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ubiops.local.config import DeploymentConfig, VersionConfig
+from ubiops.local.metadata import shown_io_type
 from ubiops.local.records import compact_json
 from ubiops.local.runtime import DeploymentRuntime, Slot
 from ubiops.local.store import Finish
@@ -291,8 +292,8 @@ def runtime_context(project: str, deployment: DeploymentConfig, version: Version
         "project": project,
         "deployment": deployment.name,
         "version": version.name,
-        "input_type": deployment.input_type,
-        "output_type": deployment.output_type,
+        "input_type": shown_io_type(deployment.input_type),  # as the API shows it
+        "output_type": shown_io_type(deployment.output_type),
         "input_fields": [{"name": f.name, "data_type": f.data_type} for f in deployment.input_fields],
         "output_fields": [{"name": f.name, "data_type": f.data_type} for f in deployment.output_fields],
         "language": f"python{sys.version_info.major}.{sys.version_info.minor}",

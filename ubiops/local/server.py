@@ -13,11 +13,11 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
 from ubiops.local.backend import DEFAULT_STOP_GRACE, Backend
-from ubiops.local.config import ConfigSource, ServerConfig, load_config
+from ubiops.local.config import CliFile, ConfigSource, ServerConfig, load_config
 from ubiops.local.data_dir import PRIVATE_FILE, DirectoryLock, make_private_dir, make_private_file
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
 from ubiops.local.http_handler import HTTPServer
@@ -48,6 +48,10 @@ class LocalServer:
     stop_grace: seconds the runs in progress get to finish at stop(); max_output_size: bytes of one request's output
     (as JSON); max_log_size: bytes of a deployment's log file before it rotates.
 
+    deployment_dirs: packages served besides `config`, each `DIR` or `NAME=DIR` (a folder or .zip), like
+    `--deployment`; deployment_configs, version_configs: the YAML files (or dicts) of the official UbiOps CLI for
+    `deployments create -f` and `deployments deploy -f`, paired with those packages (docs/LocalPackages.md).
+
     start() returns once every instance has loaded its package (ran `Deployment.__init__`), as UbiOps builds a
     version before it serves it: a package that cannot load raises DeploymentStartError, naming the file and line,
     unless keep_going, which serves the rest and fails that version's requests with the load error. reload: a
@@ -66,6 +70,8 @@ class LocalServer:
         keyfile: Optional[Union[str, Path]] = None,
         *,
         deployment_dirs: Optional[List[Union[str, Path]]] = None,
+        deployment_configs: Optional[Sequence[CliFile]] = None,
+        version_configs: Optional[Sequence[CliFile]] = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         stop_grace: float = DEFAULT_STOP_GRACE,
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
@@ -83,7 +89,9 @@ class LocalServer:
             raise ValueError(f"stop_grace must be a number of seconds >= 0, got {stop_grace!r}")
         if (certfile is None) != (keyfile is None):
             raise ValueError("certfile and keyfile go together: give both for TLS, or neither")
-        self.config: ServerConfig = load_config(config, deployment_dirs or ())
+        self.config: ServerConfig = load_config(
+            config, deployment_dirs or (), deployment_configs or (), version_configs or ()
+        )
         self.host = host
         self.port = port
         self._data_dir = Path(data_dir).resolve() if data_dir is not None else None

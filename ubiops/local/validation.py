@@ -112,13 +112,28 @@ def too_deep(value: Any) -> bool:
     return False
 
 
+#: What to do about a plain output that is not a string: the usual cause is a package returning a dict.
+PLAIN_OUTPUT_HINT = (
+    "to return an object, declare output_type: structured with output_fields, "
+    "or leave output_type out to return any JSON value"
+)
+
+
 def item_error(value: Any, deployment: DeploymentConfig, direction: str) -> Optional[str]:
-    if (deployment.input_type if direction == "input" else deployment.output_type) == "structured":
+    """Why one input or output item does not fit the declared type, or None; an undeclared type takes any value."""
+    io_type = deployment.input_type if direction == "input" else deployment.output_type
+    if io_type == "structured":
         error = field_error(value, deployment.input_fields if direction == "input" else deployment.output_fields)
-        if error is None and direction == "input" and too_deep(value):
-            error = f"nested deeper than {MAX_DEPTH} levels of lists and objects"
-        return error
-    return None if isinstance(value, str) else f"expected a string (plain {direction}), got {json_type(value)}"
+    elif io_type == "plain":
+        if isinstance(value, str):
+            return None
+        error = f"expected a string (plain {direction}), got {json_type(value)}"
+        return f"{error}; {PLAIN_OUTPUT_HINT}" if direction == "output" else error
+    else:
+        error = None
+    if error is None and direction == "input" and too_deep(value):
+        error = f"nested deeper than {MAX_DEPTH} levels of lists and objects"
+    return error
 
 
 def direct_data(deployment: DeploymentConfig, body: Body) -> Any:
