@@ -231,8 +231,10 @@ def zip_with(zip_path: Path, members: Dict[str, str], mode: int = 0) -> Path:
 
 
 def entries(cache: Path) -> List[Path]:
-    """The cache entries of unpacked packages, hidden (temporary) ones too."""
-    return sorted((cache / "packages").iterdir()) if (cache / "packages").exists() else []
+    """The cache entries of unpacked packages, hidden (temporary) ones too; not the entries' lock files."""
+    if not (cache / "packages").exists():
+        return []
+    return sorted(path for path in (cache / "packages").iterdir() if not path.name.endswith(".lock"))
 
 
 @pytest.mark.parametrize("folder", ["", "deployment_package"])
@@ -544,10 +546,10 @@ def test_serve_takes_name_equals_zip_and_the_official_cli_files_with_config(tmp_
         assert served.http.get(f"{P}/scorer").json()["labels"]["my-key-1"] == "my-label-1"
         assert len(entries(cache)) == 1
     finally:
-        assert served.stop() == 0
-        for stream in (served.process.stdout, served.process.stderr):
-            assert stream is not None
-            stream.close()
+        assert served.stop() == 0, served.stderr()
+        assert served.process.stdout is not None
+        served.process.stdout.close()
+        served.stderr_path.unlink()
 
 
 def test_serve_reports_a_bad_cli_file_before_starting(tmp_path: Path) -> None:

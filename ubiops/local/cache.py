@@ -4,10 +4,16 @@
 content they were made from, so a changed input makes a new entry and an unchanged one is reused.
 """
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock between servers
+    fcntl = None  # type: ignore[assignment]
 
 from ubiops.local.data_dir import make_private_dir
 
@@ -36,3 +42,16 @@ def content_key(chunks: Iterable[bytes], length: int = 16) -> str:
         digest.update(len(chunk).to_bytes(8, "big"))
         digest.update(chunk)
     return digest.hexdigest()[:length]
+
+
+@contextlib.contextmanager
+def entry_lock(directory: Path, key: str) -> Iterator[None]:
+    """Hold the lock of one cache entry (flock on `.KEY.lock` in the directory): the servers that make or check the
+    same entry at once take turns, so none sees another's half-made entry or sets aside a whole one."""
+    fd = os.open(directory / f".{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

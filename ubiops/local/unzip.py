@@ -13,13 +13,12 @@ import re
 import shutil
 import stat
 import tempfile
-import uuid
 import zipfile
 import zlib
 from pathlib import Path
 from typing import IO, BinaryIO, Iterator, List, Tuple
 
-from ubiops.local.cache import cache_dir, cache_root, content_key
+from ubiops.local.cache import cache_dir, cache_root, content_key, entry_lock
 
 MAX_TOTAL_SIZE = 2 * 1024**3  #: bytes all members may unpack to
 MAX_MEMBERS = 100_000
@@ -117,25 +116,16 @@ def package_root(members: List[Member]) -> str:
 def _cached(archive: zipfile.ZipFile, members: List[Member], key: str, root: str) -> Path:
     entries = cache_dir("packages")
     target = entries / key
-    if (target / root / "deployment.py").is_file():
-        return target / root
-    if target.exists():  # an entry damaged by hand: set it aside, then unpack again
-        aside = entries / f".stale-{uuid.uuid4().hex}"
+    with entry_lock(entries, key):
+        if (target / root / "deployment.py").is_file():
+            return target / root
+        shutil.rmtree(target, ignore_errors=True)  # an entry damaged by hand (none is half-made: see below)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=entries))
         try:
-            os.rename(target, aside)
-        except OSError:
-            pass  # another server set it aside first
-        shutil.rmtree(aside, ignore_errors=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=entries))
-    try:
-        _unpack(archive, members, temporary)
-        try:
+            _unpack(archive, members, temporary)
             os.rename(temporary, target)
-        except OSError as exc:
-            if not (target / root / "deployment.py").is_file():  # else another server unpacked it first
-                raise BadZip(f"cannot move the unpacked package to {target}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
     return target / root
 
 
