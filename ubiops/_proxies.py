@@ -64,8 +64,8 @@ _HOW = "set it to http://host:port (or http://user:password@host:port), or list 
 def _problem(proxy: str) -> Optional[str]:
     try:
         parsed = parse_url(proxy)
-    except LocationValueError as error:
-        return str(error)
+    except LocationValueError:  # urllib3's wording differs between its versions: say it in ours
+        return "its host or port cannot be read"
     if parsed.scheme not in ("http", "https"):
         return f"scheme {parsed.scheme}: only http:// and https:// proxies are supported"
     if not parsed.host:

@@ -212,8 +212,8 @@ def test_https_proxy_tunnels_https_calls_with_connect(proxy, monkeypatch, tmp_pa
     ("name", "value", "problem"),
     [
         ("ALL_PROXY", "socks5://127.0.0.1:1080", "scheme socks5"),
-        ("HTTP_PROXY", "http://[bad", "'[bad' is not a valid host"),
-        ("http_proxy", "http://proxy:notaport", "not a valid host or port"),
+        ("HTTP_PROXY", "http://[bad", "its host or port cannot be read"),
+        ("http_proxy", "http://proxy:notaport", "its host or port cannot be read"),
         ("HTTP_PROXY", "http://:3128", "no host"),
     ],
 )
