@@ -18,6 +18,7 @@ import atexit
 import logging
 import os
 import select
+import sys
 import threading
 import time
 import weakref
@@ -84,10 +85,12 @@ class DeploymentRuntime:
         log_path: Union[Path, LogFile],
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+        python: str = sys.executable,
     ) -> None:
         """context: the init context minus process_id (project, deployment, version, input_type, output_type,
         input_fields, output_fields, language, environment_variables). log_path: where the instances' output goes,
-        or a LogFile that other versions of the deployment share."""
+        or a LogFile that other versions of the deployment share. python: the interpreter the instances run in
+        (see environments.py)."""
         package_dir = Path(package_dir).resolve()
         if not package_dir.is_dir():
             raise ValueError(f"package_dir must be an existing directory, got {str(package_dir)!r}")
@@ -99,6 +102,7 @@ class DeploymentRuntime:
         self.context = dict(context)
         self.instances = instances
         self.max_output_size = max_output_size
+        self.python = python
         self.log = log_path if isinstance(log_path, LogFile) else LogFile(Path(log_path).resolve(), max_log_size)
         self._cond = threading.Condition()
         self._slots: List[Slot] = []
@@ -254,7 +258,7 @@ class DeploymentRuntime:
         return slot.instance
 
     def _spawn(self, slot: Slot) -> Instance:
-        return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size)
+        return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size, python=self.python)
 
     def stop(self) -> None:
         """Terminate all workers (running requests end failed); idempotent; never hangs (SIGKILL after a grace
