@@ -16,10 +16,11 @@ import logging
 import os
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ubiops.local.config import DeploymentConfig, ServerConfig
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
@@ -66,7 +67,9 @@ class Backend:
         *,
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+        pythons: Optional[Mapping[Tuple[str, str], str]] = None,
     ) -> None:
+        """pythons: the interpreter of each (deployment, version) (environments.prepare); else the server's."""
         self.config = config
         self.store = store
         self._lock = threading.Lock()
@@ -83,6 +86,7 @@ class Backend:
                     instances=version.instances,
                     log_path=log,
                     max_output_size=max_output_size,
+                    python=(pythons or {}).get((deployment.name, version.name), sys.executable),
                 )
                 self._lanes[deployment.name, version.name] = Lane(deployment, version, runtime, self._writer)
         self._clock = 0

@@ -43,6 +43,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", choices=LOG_LEVELS, default="warning", help="what is logged to stderr (default warning)"
     )
+    serve.add_argument(
+        "--no-build",
+        action="store_true",
+        help="run every package in this Python: do not install the packages' requirements.txt into environments",
+    )
     serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
     serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
     commands.add_parser(
@@ -140,6 +145,7 @@ def serve(args: argparse.Namespace) -> int:
             stop_grace=args.stop_grace,
             max_output_size=args.max_output_size,
             max_log_size=args.max_log_size,
+            build_environments=not args.no_build,
         )
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
 from ubiops.local.backend import DEFAULT_STOP_GRACE, Backend
 from ubiops.local.config import ConfigSource, ServerConfig, load_config
 from ubiops.local.data_dir import DirectoryLock, make_private_dir, make_private_file
+from ubiops.local.environments import prepare as prepare_environments
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
 from ubiops.local.http_handler import HTTPServer
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
@@ -42,7 +43,9 @@ class LocalServer:
     are kept (None: a temporary directory removed at stop; made private to the user either way); port 0 picks a free
     port; token: generated if None; max_connections: connections served at once (see http_connections.py);
     stop_grace: seconds the runs in progress get to finish at stop(); max_output_size: bytes of one request's output
-    (as JSON); max_log_size: bytes of a deployment's log file before it rotates.
+    (as JSON); max_log_size: bytes of a deployment's log file before it rotates; build_environments: install each
+    package's requirements.txt into an environment of its own at start (environments.py), else run every package in
+    this interpreter.
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class LocalServer:
         stop_grace: float = DEFAULT_STOP_GRACE,
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+        build_environments: bool = True,
     ) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be a non-empty string without whitespace")
@@ -81,6 +85,7 @@ class LocalServer:
         self.stop_grace = stop_grace
         self.max_output_size = max_output_size
         self.max_log_size = max_log_size
+        self.build_environments = build_environments
         self._tls_files = (certfile, keyfile)
         self._data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self._temporary = data_dir is None
@@ -212,6 +217,8 @@ class LocalServer:
         make_private_file(self._data_dir / DATABASE)
         self._store = Store(self._data_dir / DATABASE)
         make_private_dir(self._data_dir / LOGS)
+        # built before the port is bound, so that no client connects to a server that cannot answer for minutes
+        pythons = prepare_environments(self.config, self.build_environments)
         sock = socket.create_server(
             (self.host, self.port), family=socket.AF_INET6 if ":" in self.host else socket.AF_INET, backlog=1024
         )
@@ -222,6 +229,7 @@ class LocalServer:
                 self._data_dir / LOGS,
                 max_output_size=self.max_output_size,
                 max_log_size=self.max_log_size,
+                pythons=pythons,
             )
             self._backend = backend
             backend.start()
