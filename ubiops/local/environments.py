@@ -12,6 +12,7 @@ is wiped and built again. The environment is built where it stays, not renamed i
 paths (script shebangs) into it. Everything the build printed is kept in envs/<key>/build.log.
 """
 
+import codecs
 import contextlib
 import importlib.metadata
 import logging
@@ -85,12 +86,29 @@ def read_requirements(path: Path, deployment: str, version: str) -> Optional[byt
     """The file's bytes, or None when there is none or it holds only comments and blank lines."""
     try:
         data = path.read_bytes()
+        text = _decode(data)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise EnvironmentBuildError(deployment, version, f"cannot read {path}: {exc.strerror or exc}", None) from exc
-    text = data.decode("utf-8", "replace").lstrip("\ufeff")  # only to see whether it says anything: pip decodes it
+    except UnicodeDecodeError as exc:  # pip would stop on it with a traceback
+        raise EnvironmentBuildError(
+            deployment, version, f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8", None
+        ) from None
     return data if any(line.split("#", 1)[0].strip() for line in text.splitlines()) else None
+
+
+def _decode(data: bytes) -> str:
+    """As pip reads a requirements file: by its byte order mark, else UTF-8."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec)
+    return data.decode("utf-8-sig")
 
 
 def warn_system_packages(package_dir: Path, label: str) -> None:
@@ -188,6 +206,7 @@ class _Build:
         self.env = self.entry / "env"
         self.log_path = self.entry / LOG_NAME
         self.timeout = build_timeout()
+        self.lock_fd = -1  # while the lock is held
         self.errors: List[str] = []
         self.tail: List[str] = []  # the last lines, for a failure that printed no ERROR: line
 
@@ -210,19 +229,25 @@ class _Build:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """The entry's flock, waiting (within the build timeout) while another server builds the same one."""
+        """The entry's flock, waiting (within the build timeout) while another server builds the same one. The build's
+        processes inherit it: pip left running by a server that was killed keeps it until it ends too."""
         fd = os.open(self.entry / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if not _try_lock(fd):
-                logger.info("%s: another server is building this environment (%s); waiting", self.label, self.env)
+                logger.info(
+                    "%s: another server (or pip left by one that was killed) is building %s; waiting",
+                    self.label,
+                    self.env,
+                )
                 give_up = time.monotonic() + self.timeout
                 while not _try_lock(fd):
                     if time.monotonic() > give_up:
-                        raise self.fail(f"another server kept building {self.env} for over {self.timeout:g} s")
+                        raise self.fail(f"another build of {self.env} held its lock for over {self.timeout:g} s")
                     time.sleep(POLL)
+            self.lock_fd = fd
             yield
         finally:
-            os.close(fd)  # ends the lock
+            os.close(fd)  # ends the lock, unless a build process still holds it
 
     def _build(self) -> None:
         shutil.rmtree(self.env, ignore_errors=True)  # what a killed build left
@@ -247,7 +272,12 @@ class _Build:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
         process = subprocess.Popen(
-            command, cwd=self.package_dir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            command,
+            cwd=self.package_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(self.lock_fd,),
         )
         try:
             finished = self._follow(process, log, deadline)
@@ -260,11 +290,17 @@ class _Build:
                 self.log_path,
             )
         if process.returncode != 0:
-            lines = "\n".join(f"  {line}" for line in self.errors or self.tail)
+            lines = "\n".join(f"  {line}" for line in self.failure_lines())
             raise self.fail(
                 f"{what} failed (exit code {process.returncode}):\n{lines}\nthe whole build log: {self.log_path}",
                 self.log_path,
             )
+
+    def failure_lines(self) -> List[str]:
+        """pip's ERROR: lines and its last line (an exception's message, after a traceback), or its last lines."""
+        if not self.errors:
+            return self.tail
+        return self.errors if self.tail[-1:] == self.errors[-1:] else [*self.errors, *self.tail[-1:]]
 
     def _follow(self, process: "subprocess.Popen[bytes]", log: IO[str], deadline: float) -> bool:
         """Pass the output on until the process exits (True) or the deadline passes (False)."""
