@@ -157,7 +157,9 @@ def tiny_wheel(folder: Path) -> Path:
     return wheel
 
 
-def test_a_build_killed_halfway_is_built_again_with_relative_lines(start_server, tmp_cache, tmp_path, build_records):
+def test_a_build_killed_halfway_is_built_again_with_relative_lines(
+    start_server, tmp_cache, tmp_path, monkeypatch, build_records
+):
     package = tmp_path / "local_wheel"
     tiny_wheel(package / "wheels")
     (package / "deployment.py").write_text(
@@ -169,9 +171,12 @@ def test_a_build_killed_halfway_is_built_again_with_relative_lines(start_server,
     half = tmp_cache / "envs" / environment_key(requirements) / "env"
     (half / "bin").mkdir(parents=True)
     (half / "bin" / "python").symlink_to(sys.executable)  # all there but the mark of a finished build
+    monkeypatch.chdir(tmp_path)
+    assert python_for(Path("local_wheel"), "wheel", "v1") == str(half / "bin" / "python")  # a relative folder too
+    assert (half / READY).is_file()
     server = start_server({"deployments": [{"name": "wheel", "path": str(package)}]})
     assert len(build_records("building an environment")) == 1
-    assert (half / READY).is_file()
+    assert len(build_records("using the environment")) == 1
     assert ask(server, "wheel", "x")["result"] == "from a local wheel"
 
 

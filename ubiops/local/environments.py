@@ -69,6 +69,7 @@ def prepare(config: ServerConfig, build: bool = True) -> Dict[Tuple[str, str], s
 
 def python_for(package_dir: Path, deployment: str, version: str, build: bool = True) -> str:
     """The interpreter that runs the package: its environment's (built if missing) or the server's."""
+    package_dir = Path(package_dir).resolve()  # pip runs in it, and reads the requirements from there
     label = f"deployment {deployment} version {version}"
     warn_system_packages(package_dir, label)
     requirements = read_requirements(package_dir / REQUIREMENTS, deployment, version)
