@@ -44,6 +44,7 @@ MAX_ERROR_LINES = 12  #: lines of pip's errors in the exception; the log has the
 MAX_LINE = 500  #: characters of one of those lines
 PIP_WITH_PYTHON_OPTION = (22, 3)  #: `pip --python ENV/bin/python install`: no pip in the environment needed
 PIP_OPTIONS = ("--no-input", "--disable-pip-version-check", "--progress-bar", "off")
+READ_SIZE = 65536  #: bytes per read of the build's output
 POLL = 0.25  #: seconds between checks while waiting for pip or for another server's build
 
 
@@ -290,11 +291,11 @@ class _Build:
                 f"the whole build log: {self.log_path}",
                 self.log_path,
             )
-        if process.returncode != 0:
+        code = process.returncode
+        if code != 0:
             lines = "\n".join(f"  {line}" for line in self.failure_lines())
             raise self.fail(
-                f"{what} failed (exit code {process.returncode}):\n{lines}\nthe whole build log: {self.log_path}",
-                self.log_path,
+                f"{what} failed ({_ended(code)}):\n{lines}\nthe whole build log: {self.log_path}", self.log_path
             )
 
     def failure_lines(self) -> List[str]:
@@ -322,9 +323,12 @@ class _Build:
                 if exited:  # only what is there now: a child it left behind may hold the pipe open
                     break
                 continue
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, READ_SIZE)
             eof = not chunk
             *lines, pending = (pending + chunk).split(b"\n")
+            if len(pending) > READ_SIZE:  # a line without end is passed on in pieces, not kept whole
+                lines.append(pending)
+                pending = b""
             for line in lines:
                 self._line(line, log)
         if pending:
@@ -342,6 +346,15 @@ class _Build:
         if line.lstrip().startswith("ERROR:") and len(self.errors) < MAX_ERROR_LINES:
             self.errors.append(short)
         self.tail = [*self.tail[-(MAX_ERROR_LINES - 1) :], short]
+
+
+def _ended(code: int) -> str:
+    if code > 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by signal {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def _try_lock(fd: int) -> bool:
