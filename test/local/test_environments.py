@@ -110,7 +110,7 @@ def test_requirements_libraries_and_variables_reach_the_package(start_server, en
 def test_a_second_start_and_another_version_reuse_the_environment(start_server, env_cache, build_records):
     started(start_server, needs_pypi()).stop()
     built = build_records("building an environment")
-    env = env_cache / "envs" / environment_key((NEEDS_PYPI / "requirements.txt").read_bytes()) / "env"
+    env = env_cache.resolve() / "envs" / environment_key((NEEDS_PYPI / "requirements.txt").read_bytes()) / "env"
     assert (env / READY).is_file()
     ready_at = (env / READY).stat().st_mtime_ns
     began = time.monotonic()
@@ -140,10 +140,9 @@ def test_a_requirement_that_cannot_be_installed_fails_the_start(start_server, tm
     assert build_records(str(error.log_path))  # the log's path was logged when the build began
 
 
-def tiny_wheel(folder: Path) -> Path:
+def tiny_wheel(wheel: Path) -> None:
     """A wheel of one module, made here: pip installs it without a network."""
-    folder.mkdir(parents=True)
-    wheel = folder / "tiny_local-0.1-py3-none-any.whl"
+    wheel.parent.mkdir(parents=True)
     info = "tiny_local-0.1.dist-info"
     files = {
         "tiny_local.py": "VALUE = 'from a local wheel'\n",
@@ -154,21 +153,20 @@ def tiny_wheel(folder: Path) -> Path:
     with zipfile.ZipFile(wheel, "w") as archive:
         for name, text in files.items():
             archive.writestr(name, text)
-    return wheel
 
 
 def test_a_build_killed_halfway_is_built_again_with_relative_lines(
     start_server, tmp_cache, tmp_path, monkeypatch, build_records
 ):
     package = tmp_path / "local_wheel"
-    tiny_wheel(package / "wheels")
+    tiny_wheel(package / "wheels" / "tiny_local-0.1-py3-none-any.whl")
     (package / "deployment.py").write_text(
         "import tiny_local\n\nclass Deployment:\n    def request(self, data):\n        return tiny_local.VALUE\n"
     )
     requirements = b"--no-index\n-r more.txt\n"
     (package / "requirements.txt").write_bytes(requirements)
     (package / "more.txt").write_text("./wheels/tiny_local-0.1-py3-none-any.whl\n")  # relative to the package
-    half = tmp_cache / "envs" / environment_key(requirements) / "env"
+    half = tmp_cache.resolve() / "envs" / environment_key(requirements) / "env"
     (half / "bin").mkdir(parents=True)
     (half / "bin" / "python").symlink_to(sys.executable)  # all there but the mark of a finished build
     monkeypatch.chdir(tmp_path)
