@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import psutil
 import pytest
-from local_helpers import PACKAGES, http_for
+from local_helpers import PACKAGES, http_for, wait_until
 
 from ubiops.local import LocalServer
 from ubiops.local.cache import CACHE_VARIABLE
@@ -209,8 +209,16 @@ def test_a_build_that_hangs_is_stopped_at_the_timeout(tmp_cache, tmp_path, monke
     assert time.monotonic() - began < 15
     assert raised.value.log_path is not None and raised.value.log_path.is_file()
     assert not (raised.value.log_path.parent / "env").exists()
-    builders = [p for p in psutil.Process().children(recursive=True) if str(package) in " ".join(p.cmdline())]
-    assert not builders  # pip and the interpreter it started are gone
+    wait_until(lambda: not builders_of(package), timeout=5, message="pip and the interpreter it started gone")
+
+
+def builders_of(package: Path) -> List[int]:
+    """The live processes whose command line names the package (a child that pip left is nobody's child)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] != psutil.STATUS_ZOMBIE and str(package) in " ".join(process.info["cmdline"] or []):
+            found.append(process.pid)
+    return found
 
 
 def test_requirements_that_say_nothing_or_cannot_be_read(tmp_cache, tmp_path):
