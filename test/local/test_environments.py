@@ -155,7 +155,7 @@ def tiny_wheel(wheel: Path) -> None:
             archive.writestr(name, text)
 
 
-def test_a_build_killed_halfway_is_built_again_with_relative_lines(
+def test_a_build_killed_halfway_is_built_again_once_for_two_at_once(
     start_server, tmp_cache, tmp_path, monkeypatch, build_records
 ):
     package = tmp_path / "local_wheel"
@@ -170,11 +170,20 @@ def test_a_build_killed_halfway_is_built_again_with_relative_lines(
     (half / "bin").mkdir(parents=True)
     (half / "bin" / "python").symlink_to(sys.executable)  # all there but the mark of a finished build
     monkeypatch.chdir(tmp_path)
-    assert python_for(Path("local_wheel"), "wheel", "v1") == str(half / "bin" / "python")  # a relative folder too
+    pythons: List[str] = []
+    builders = [
+        threading.Thread(target=lambda: pythons.append(python_for(Path("local_wheel"), "wheel", "v1")))  # relative
+        for _ in range(2)  # two servers at once: one builds, the other waits for it and uses its environment
+    ]
+    for builder in builders:
+        builder.start()
+    for builder in builders:
+        builder.join(60)
+    assert pythons == [str(half / "bin" / "python")] * 2
     assert (half / READY).is_file()
     server = start_server({"deployments": [{"name": "wheel", "path": str(package)}]})
     assert len(build_records("building an environment")) == 1
-    assert len(build_records("using the environment")) == 1
+    assert len(build_records("using the environment")) == 2
     assert ask(server, "wheel", "x")["result"] == "from a local wheel"
 
 
