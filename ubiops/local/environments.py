@@ -311,7 +311,7 @@ class _Build:
         pending, eof = b"", False
         while True:
             exited = process.poll() is not None
-            if not exited and time.monotonic() > deadline:
+            if time.monotonic() > deadline:  # also for output that a child left behind keeps writing
                 break
             if eof:  # the pipe closed before the exit was seen
                 if exited:
