@@ -156,7 +156,7 @@ def test_a_missing_module_gets_a_hint_about_requirements(tmp_path):
     result = serve_once("--deployment", str(package), "--quiet")
     assert result.returncode == 1
     assert "No module named 'nowhere_to_be_found' (deployment.py, line 1)" in result.stderr
-    assert "requirements.txt" in result.stderr and "without --quiet the traceback is shown" in result.stderr
+    assert "requirements.txt" in result.stderr and "without --quiet the details are shown" in result.stderr
 
 
 def test_keep_going_serves_the_others_and_fails_the_broken_ones_requests(serve):

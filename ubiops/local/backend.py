@@ -16,10 +16,11 @@ import logging
 import os
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ubiops.local.config import DeploymentConfig, ServerConfig
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
@@ -67,7 +68,12 @@ class Backend:
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
         keep_going: bool = False,
+        pythons: Optional[Mapping[Tuple[str, str], str]] = None,
+        broken: Optional[Mapping[Tuple[str, str], str]] = None,
     ) -> None:
+        """pythons: the interpreter of each (deployment, version) (environments.prepare); else the server's.
+        broken: why a (deployment, version) cannot run at all (its environment could not be built): each of its
+        requests fails with that."""
         self.config = config
         self.keep_going = keep_going
         self.store = store
@@ -85,6 +91,8 @@ class Backend:
                     instances=version.instances,
                     log_path=log,
                     max_output_size=max_output_size,
+                    python=(pythons or {}).get((deployment.name, version.name), sys.executable),
+                    broken=(broken or {}).get((deployment.name, version.name)),
                 )
                 self._lanes[deployment.name, version.name] = Lane(deployment, version, runtime, self._writer)
         self._clock = 0

@@ -101,6 +101,11 @@ def parser() -> argparse.ArgumentParser:
     _limit_options(serve)
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="what is shown on stderr (default info)")
     serve.add_argument("--quiet", "-q", action="store_true", help="show only warnings and errors (--log-level warning)")
+    serve.add_argument(
+        "--no-build",
+        action="store_true",
+        help="run every package in this Python: do not install the packages' requirements.txt into environments",
+    )
     serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); serve https with --keyfile")
     serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
     commands.add_parser(
@@ -212,6 +217,7 @@ def serve(args: argparse.Namespace) -> int:
             max_log_size=args.max_log_size,
             keep_going=args.keep_going,
             reload=args.reload,
+            build_environments=not args.no_build,
         )
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)
@@ -257,7 +263,7 @@ def start(server: Any, args: argparse.Namespace) -> Optional[int]:
             print(f"ubiops-local: error: deployment {deployment!r} version {version!r} ({path}):", file=sys.stderr)
             print(f"  {error}", file=sys.stderr)
         shown = logging.getLogger("ubiops.local.output").isEnabledFor(logging.INFO)
-        where = "the traceback is above" if shown else "without --quiet the traceback is shown"
+        where = "the output above has the details" if shown else "without --quiet the details are shown"
         print(f"  ({where}; --keep-going serves the other deployments)", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -48,6 +48,9 @@ class Execution:
         first = self.tickets[0]
         if first.deadline is None:
             first.deadline = time.monotonic() + first.timeout
+        if self.runtime.broken is not None:
+            self._fail_all(self.runtime.broken)
+            return
         instance = self.runtime.instance_for(self.slot, first.deadline, lambda: all(t.cancelled for t in self.tickets))
         if instance is None:
             self._end_unstarted(first)

@@ -44,7 +44,18 @@ class ProtocolError(Exception):
 class Instance:
     """A started worker process; owned by one thread at a time (the one running requests on it)."""
 
-    def __init__(self, slot: int, package_dir: Path, context: Dict[str, Any], log: LogFile, max_output: int) -> None:
+    def __init__(
+        self,
+        slot: int,
+        package_dir: Path,
+        context: Dict[str, Any],
+        log: LogFile,
+        max_output: int,
+        *,
+        python: str = sys.executable,
+    ) -> None:
+        """python: the interpreter that runs the worker (the package's environment); _worker.py needs only its
+        standard library."""
         self.slot = slot
         self.label = f"{context.get('deployment')} {context.get('version')} instance {slot}"
         self.ready = False
@@ -55,7 +66,7 @@ class Instance:
         self._lifeline: Optional[int] = lifeline
         try:
             self.process = subprocess.Popen(
-                [sys.executable, _worker.__file__, str(child.fileno()), str(lifeline_read)],
+                [python, _worker.__file__, str(child.fileno()), str(lifeline_read)],
                 pass_fds=(child.fileno(), lifeline_read),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

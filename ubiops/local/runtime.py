@@ -18,6 +18,7 @@ import atexit
 import logging
 import os
 import select
+import sys
 import threading
 import time
 import weakref
@@ -41,8 +42,8 @@ _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
 
 class DeploymentStartError(Exception):
-    """A deployment version cannot start: its package does not load. `problems` lists (deployment, version,
-    package_dir, error) of each version that failed."""
+    """A deployment version cannot start: its environment cannot be built or its package does not load.
+    `problems` lists (deployment, version, package_dir, error) of each version that failed."""
 
     def __init__(self, problems: List[Tuple[str, str, Path, str]]) -> None:
         self.problems = problems
@@ -96,10 +97,13 @@ class DeploymentRuntime:
         log_path: Union[Path, LogFile],
         max_output_size: int = DEFAULT_MAX_OUTPUT_SIZE,
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
+        python: str = sys.executable,
+        broken: Optional[str] = None,
     ) -> None:
         """context: the init context minus process_id (project, deployment, version, input_type, output_type,
         input_fields, output_fields, language, environment_variables). log_path: where the instances' output goes,
-        or a LogFile that other versions of the deployment share."""
+        or a LogFile that other versions of the deployment share. python: the interpreter the instances run in
+        (see environments.py)."""
         package_dir = Path(package_dir).resolve()
         if not package_dir.is_dir():
             raise ValueError(f"package_dir must be an existing directory, got {str(package_dir)!r}")
@@ -111,6 +115,8 @@ class DeploymentRuntime:
         self.context = dict(context)
         self.instances = instances
         self.max_output_size = max_output_size
+        self.python = python
+        self.broken = broken  # why this version cannot run (no instance starts; every request fails with it)
         self.log = log_path if isinstance(log_path, LogFile) else LogFile(Path(log_path).resolve(), max_log_size)
         self._cond = threading.Condition()
         self._slots: List[Slot] = []
@@ -130,7 +136,7 @@ class DeploymentRuntime:
                 raise RuntimeError("a DeploymentRuntime can be started only once")
             self._slots = [Slot(index) for index in range(self.instances)]
             try:
-                for slot in self._slots:
+                for slot in self._slots if self.broken is None else ():
                     slot.instance = self._spawn(slot)
             except BaseException:
                 self._stopped = True
@@ -144,7 +150,7 @@ class DeploymentRuntime:
         """Wait until every instance loaded the package, as UbiOps does when it builds a version; the load error
         if one failed (that instance stays, and each request it gets fails with the error), else None. Call it
         after start() and before the first request."""
-        error = None
+        error = self.broken
         began = time.monotonic()
         for slot in self._slots:
             instance = slot.instance
@@ -292,6 +298,8 @@ class DeploymentRuntime:
         one; if it loads, it takes the slot, the other idle slots get new instances now and the busy ones when
         their run ends (runs in progress finish on the old code). Returns the load error when the new code does
         not load: then the old instances go on serving."""
+        if self.broken is not None:
+            return f"{self.broken} (a restart builds it again)"
         slot = self.acquire()
         if slot is None:  # stopped
             return None
@@ -327,7 +335,7 @@ class DeploymentRuntime:
                 self.release(slot)
 
     def _spawn(self, slot: Slot) -> Instance:
-        return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size)
+        return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size, python=self.python)
 
     def stop(self) -> None:
         """Terminate all workers (running requests end failed); idempotent; never hangs (SIGKILL after a grace

@@ -19,11 +19,12 @@ from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
 from ubiops.local.backend import DEFAULT_STOP_GRACE, Backend
 from ubiops.local.config import CliFile, ConfigSource, ServerConfig, load_config
 from ubiops.local.data_dir import PRIVATE_FILE, DirectoryLock, make_private_dir, make_private_file
+from ubiops.local.environments import prepare as prepare_environments
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
 from ubiops.local.http_handler import HTTPServer
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
 from ubiops.local.reload import PackageWatcher
-from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentStartError
 from ubiops.local.store import Store
 
 logger = logging.getLogger("ubiops.local")
@@ -46,7 +47,9 @@ class LocalServer:
     port; token: if None, the one a start with the same data_dir stored there (0600), else a new one (stored there
     when data_dir is given); max_connections: connections served at once (see http_connections.py);
     stop_grace: seconds the runs in progress get to finish at stop(); max_output_size: bytes of one request's output
-    (as JSON); max_log_size: bytes of a deployment's log file before it rotates.
+    (as JSON); max_log_size: bytes of a deployment's log file before it rotates; build_environments: install each
+    package's requirements.txt into an environment of its own at start (environments.py), else run every package in
+    this interpreter.
 
     deployment_dirs: packages served besides `config`, each `DIR` or `NAME=DIR` (a folder or .zip), like
     `--deployment`; deployment_configs, version_configs: the YAML files (or dicts) of the official UbiOps CLI for
@@ -78,6 +81,7 @@ class LocalServer:
         max_log_size: int = DEFAULT_MAX_LOG_SIZE,
         keep_going: bool = False,
         reload: bool = False,
+        build_environments: bool = True,
     ) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be a non-empty string without whitespace")
@@ -104,6 +108,7 @@ class LocalServer:
         self.keep_going = keep_going
         self.reload = reload
         self._watcher: Optional[PackageWatcher] = None
+        self.build_environments = build_environments
         self._tls_files = (certfile, keyfile)
         self._token_given = token is not None
         self._temporary = data_dir is None
@@ -242,6 +247,10 @@ class LocalServer:
         make_private_file(self._data_dir / DATABASE)
         self._store = Store(self._data_dir / DATABASE)
         make_private_dir(self._data_dir / LOGS)
+        # built before the port is bound, so that no client connects to a server that cannot answer for minutes
+        pythons, problems = prepare_environments(self.config, self.build_environments)
+        if problems and not self.keep_going:
+            raise DeploymentStartError(problems)
         sock = socket.create_server(
             (self.host, self.port), family=socket.AF_INET6 if ":" in self.host else socket.AF_INET, backlog=1024
         )
@@ -253,6 +262,8 @@ class LocalServer:
                 max_output_size=self.max_output_size,
                 max_log_size=self.max_log_size,
                 keep_going=self.keep_going,
+                pythons=pythons,
+                broken={(deployment, version): error for deployment, version, _path, error in problems},
             )
             self._backend = backend
             backend.start()
