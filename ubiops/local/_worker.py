@@ -169,7 +169,7 @@ def _hint(exc: BaseException, package_dir: Path) -> str:
         top = exc.name.split(".")[0]
         return (
             f"put the package that provides {top!r} in the deployment's requirements.txt (ubiops-local installs it "
-            "into the package's own environment), or its source in the package's libraries/ folder"
+            "into the package's own environment, unless --no-build), or its source in the package's libraries/ folder"
         )
     if isinstance(exc, FileNotFoundError):
         return f"files are looked up from the package folder {package_dir} (base_directory), as on UbiOps"
