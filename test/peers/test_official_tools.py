@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -245,3 +246,103 @@ def test_public_client_tutorial(peer: Peer, server: LocalServer) -> None:
     assert "division by zero" in lines["stream error"].lower()
     assert lines["logs"].startswith("['greeting") and "'greeting eve'" in lines["logs"]
     assert lines["create deployment"] == "501"
+
+
+# -- a user's own package, as it is, served with one command ----------------------------------------------------------
+
+USERS_CODE = """import os
+
+import inflection
+from casing import title
+
+
+class Deployment:
+    def __init__(self, base_directory, context):
+        self.greeting = os.environ["GREETING"]
+
+    def request(self, data):
+        text = data["text"]
+        return {"camel": inflection.camelize(text), "title": title(text), "greeting": self.greeting}
+"""
+DEPLOYMENT_YAML = """deployment_name: my-model
+deployment_description: Deployment created via command line.
+deployment_labels:
+  team: vision
+input_type: structured
+input_fields:
+  - name: text
+    data_type: string
+output_type: structured
+output_fields:
+  - name: camel
+    data_type: string
+  - name: title
+    data_type: string
+  - name: greeting
+    data_type: string
+"""
+VERSION_YAML = """deployment_name: my-model
+version_name: v2
+environment_name: ubiops-ubuntu24-04-python3-13
+instance_type_group_name: 2048 MB + 0.5 vCPU
+minimum_instances: 0
+maximum_instances: 1
+instance_processes: 1
+environment_variables:
+  - name: GREETING
+    value: hello
+    secret: false
+"""
+#: what pip prints when it cannot reach the package index (the test then skips)
+OFFLINE_SIGNS = ("No matching distribution found for inflection", "Failed to establish a new connection")
+
+
+def test_a_users_package_with_requirements_and_cli_yaml_serves_with_one_command(
+    peers_python: Path, tmp_path: Path
+) -> None:
+    """The folder a user uploads to UbiOps (requirements.txt, libraries/, a name with a space) and the YAML files they
+    give the UbiOps CLI: one `ubiops-local serve`, then the official CLI's first request gets its answer."""
+    needs_pypi = RETURNS_DICT.parent / "needs_pypi"
+    package = tmp_path / "My Model"
+    shutil.copytree(needs_pypi / "libraries", package / "libraries")
+    shutil.copy(needs_pypi / "requirements.txt", package)  # the same requirements: the cached environment is used
+    (package / "deployment.py").write_text(USERS_CODE)
+    (tmp_path / "deployment.yaml").write_text(DEPLOYMENT_YAML)
+    (tmp_path / "version.yaml").write_text(VERSION_YAML)
+    cache = Path(os.environ.get("UBIOPS_TEST_PEERS_CACHE") or Path.home() / ".cache" / "ubiops-test-peers")
+    command = [sys.executable, "-m", "ubiops.local", "serve", "--deployment", str(package), "--port", "0"]
+    command += ["--deployment-config", "deployment.yaml", "--version-config", "version.yaml", "--quiet"]
+    env = {**os.environ, "UBIOPS_LOCAL_CACHE": str(cache / "local-envs"), "UBIOPS_LOCAL_TOKEN": "users-token"}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C"):
+                break
+        if not banner:
+            errors = process.stderr.read()
+            if any(sign in errors for sign in OFFLINE_SIGNS):
+                pytest.skip(f"PyPI cannot be reached: {errors[-500:]}")
+            raise AssertionError(errors)
+        assert "my-model (v2; default v2)" in banner[1], banner
+        url = banner[0].rsplit(" ", 1)[1]
+        peer = Peer(peers_python, tmp_path / "home", server=None)  # type: ignore[arg-type]
+        assert "Welcome to UbiOps!" in peer.cli("signin", "--token", "--api", url, "-p", "Token users-token")
+        answer = json.loads(
+            peer.cli(
+                "deployments", "requests", "create", "my-model", "--data", '{"text": "local_server"}', "-fmt", "json"
+            )
+        )
+        assert [(r["status"], r["result"]) for r in answer] == [
+            ("completed", [{"camel": "LocalServer", "title": "Local Server", "greeting": "hello"}])
+        ]
+        deployment = json.loads(peer.cli("deployments", "get", "my-model", "-fmt", "json"))
+        assert deployment["labels"] == {"team": "vision"} and deployment["input_type"] == "structured"
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    assert process.returncode == 0
