@@ -10,6 +10,9 @@ from typing import Any, Dict
 
 import pytest
 from local_helpers import http_for, wait_until
+from test_environments import tiny_wheel
+
+from ubiops.local.cache import CACHE_VARIABLE
 
 URL = "/projects/local/deployments/live/requests"
 CODE = """import time
@@ -84,3 +87,15 @@ def test_without_reload_a_change_is_not_picked_up(start_server, package):
     write_code(package, CODE.format(tag="two"))
     time.sleep(1.5)  # three looks of a watcher, had there been one
     assert http.post(URL, text="x").json()["result"] == "one"
+
+
+def test_a_changed_requirements_txt_rebuilds_the_environment_and_reloads(start_server, package, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "cache"))
+    http = http_for(start_server(config(package), reload=True))
+    tiny_wheel(package / "wheels" / "tiny_local-0.1-py3-none-any.whl")
+    (package / "requirements.txt").write_text("--no-index\n./wheels/tiny_local-0.1-py3-none-any.whl\n")
+    write_code(
+        package,
+        "import tiny_local\n\n\nclass Deployment:\n    def request(self, data):\n        return tiny_local.VALUE\n",
+    )
+    wait_until(lambda: http.post(URL, text="x").json()["result"] == "from a local wheel", timeout=30)

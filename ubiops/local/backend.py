@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ubiops.local.config import DeploymentConfig, ServerConfig
+from ubiops.local.environments import REQUIREMENTS, EnvironmentBuildError, python_for
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
 from ubiops.local.logs import ProjectLogs
 from ubiops.local.metadata import Metadata
@@ -70,12 +71,14 @@ class Backend:
         keep_going: bool = False,
         pythons: Optional[Mapping[Tuple[str, str], str]] = None,
         broken: Optional[Mapping[Tuple[str, str], str]] = None,
+        build_environments: bool = True,
     ) -> None:
         """pythons: the interpreter of each (deployment, version) (environments.prepare); else the server's.
         broken: why a (deployment, version) cannot run at all (its environment could not be built): each of its
-        requests fails with that."""
+        requests fails with that. build_environments: as LocalServer's, for a reload after requirements.txt changed."""
         self.config = config
         self.keep_going = keep_going
+        self.build_environments = build_environments
         self.store = store
         self._lock = threading.Lock()
         self._writer = StatusWriter(store, self._notify)
@@ -148,12 +151,18 @@ class Backend:
             if lane.config.path == package_dir and not self._stopping:
                 threading.Thread(target=self._reload, args=(lane, changed), daemon=True).start()
 
-    @staticmethod
-    def _reload(lane: Lane, changed: List[str]) -> None:
+    def _reload(self, lane: Lane, changed: List[str]) -> None:
         name = f"deployment {lane.deployment.name} version {lane.config.name}"
         listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         logger.info("%s: %s changed; reloading", name, listed)
-        error = lane.runtime.reload()
+        python = None
+        if REQUIREMENTS in changed:
+            try:
+                python = python_for(lane.config.path, lane.deployment.name, lane.config.name, self.build_environments)
+            except EnvironmentBuildError as exc:
+                logger.error("%s: the environment cannot be built, the old code goes on serving: %s", name, exc.reason)
+                return
+        error = lane.runtime.reload(python)
         if error is None:
             logger.info("%s: reloaded; new requests run the new code, running ones finish on the old", name)
         else:

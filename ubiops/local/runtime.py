@@ -293,24 +293,26 @@ class DeploymentRuntime:
             slot.drain()
         return slot.instance
 
-    def reload(self) -> Optional[str]:
-        """Run the package's current code: a new instance loads it in the first slot that is free, beside the old
-        one; if it loads, it takes the slot, the other idle slots get new instances now and the busy ones when
-        their run ends (runs in progress finish on the old code). Returns the load error when the new code does
-        not load: then the old instances go on serving."""
-        if self.broken is not None:
-            return f"{self.broken} (a restart builds it again)"
+    def reload(self, python: Optional[str] = None) -> Optional[str]:
+        """Run the package's current code (in `python`, a rebuilt environment, if given): a new instance loads it in
+        the first slot that is free, beside the old one; if it loads, it takes the slot, the other idle slots get new
+        instances now and the busy ones when their run ends (runs in progress finish on the old code). Returns the
+        load error when the new code does not load: then the old instances go on serving."""
+        if self.broken is not None and python is None:
+            return f"{self.broken} (change requirements.txt, or restart, to build it again)"
         slot = self.acquire()
         if slot is None:  # stopped
             return None
         try:
-            trial = self._spawn(slot)
+            trial = self._spawn(slot, python)
             trial.await_load(None, slot.wake_fd, slot.drain, lambda: self._stopped)
             if not trial.ready:
                 trial.kill()
                 return trial.load_error or "stopped while loading"
             with self._cond:
                 self._generation += 1
+                self.python = python or self.python
+                self.broken = None
             self.discard(slot)
             slot.instance, slot.generation, slot.spawn_failures = trial, self._generation, 0
         finally:
@@ -334,8 +336,10 @@ class DeploymentRuntime:
             finally:
                 self.release(slot)
 
-    def _spawn(self, slot: Slot) -> Instance:
-        return Instance(slot.index, self.package_dir, self.context, self.log, self.max_output_size, python=self.python)
+    def _spawn(self, slot: Slot, python: Optional[str] = None) -> Instance:
+        return Instance(
+            slot.index, self.package_dir, self.context, self.log, self.max_output_size, python=python or self.python
+        )
 
     def stop(self) -> None:
         """Terminate all workers (running requests end failed); idempotent; never hangs (SIGKILL after a grace

@@ -264,6 +264,7 @@ class LocalServer:
                 keep_going=self.keep_going,
                 pythons=pythons,
                 broken={(deployment, version): error for deployment, version, _path, error in problems},
+                build_environments=self.build_environments,
             )
             self._backend = backend
             backend.start()
