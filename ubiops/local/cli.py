@@ -8,6 +8,7 @@ import os
 import shlex
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any, List, Optional
@@ -261,7 +262,7 @@ def start(server: Any, args: argparse.Namespace) -> Optional[int]:
     except DeploymentStartError as exc:
         for deployment, version, path, error in exc.problems:
             print(f"ubiops-local: error: deployment {deployment!r} version {version!r} ({path}):", file=sys.stderr)
-            print(f"  {error}", file=sys.stderr)
+            print(textwrap.indent(error, "  "), file=sys.stderr)
         shown = logging.getLogger("ubiops.local.output").isEnabledFor(logging.INFO)
         where = "the output above has the details" if shown else "without --quiet the details are shown"
         print(f"  ({where}; --keep-going serves the other deployments)", file=sys.stderr)
