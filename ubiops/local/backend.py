@@ -44,6 +44,7 @@ from ubiops.local.writer import StatusWriter
 logger = logging.getLogger("ubiops.local")
 
 DEFAULT_STOP_GRACE = 5.0  #: seconds the runs in progress get to finish at a graceful stop
+STOPPED_WHILE_STARTING = "the server was stopped while its deployments were loading"
 TIMEOUT_MARGIN = 5.0  #: seconds a direct request's caller waits past its deadline for the owner to end it
 
 
@@ -119,14 +120,17 @@ class Backend:
                 lane.runtime.start()
                 started.append(lane)
             self._await_loads()
+            with self._lock:  # a stop() that came while the packages loaded: nothing starts after it
+                if self._stopping:
+                    raise RuntimeError(STOPPED_WHILE_STARTING)
+                self._writer.start()
+                for key, lane in self._lanes.items():
+                    lane.submit(pending.get(key, []))
+                    lane.start()
         except BaseException:
             for lane in started:
                 lane.runtime.stop()
             raise
-        self._writer.start()
-        for key, lane in self._lanes.items():
-            lane.submit(pending.get(key, []))
-            lane.start()
 
     def _await_loads(self) -> None:
         """Every version's instances load their package before anything is served, so a package that cannot load
@@ -136,6 +140,8 @@ class Backend:
             error = lane.runtime.wait_loaded()
             if error is not None:
                 problems.append((lane.deployment.name, lane.config.name, lane.config.path, error))
+        if self._stopping:  # the stop ended the loads: their errors are not the packages' fault
+            raise RuntimeError(STOPPED_WHILE_STARTING)
         if problems and not self.keep_going:
             raise DeploymentStartError(problems)
         for deployment, version, _path, error in problems:
