@@ -2,6 +2,7 @@
 terminal, stored tokens, untyped and zipped packages, environments), each proven against a real LocalServer on
 127.0.0.1 with real worker processes."""
 
+import logging
 import os
 import threading
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from local_helpers import wait_until
+from local_helpers import http_for, wait_until
 
 from ubiops.local import LocalServer
 
@@ -78,3 +79,26 @@ def test_a_stop_while_start_waits_for_a_slow_load_leaves_nothing_serving(tmp_pat
         assert threads_named("dispatch-slow") == [] and threads_named("status-writer") == []
     finally:
         server.stop()
+
+
+def started_instances(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(
+        r.name == "ubiops.local.instances" and r.getMessage().endswith(")") and ": started (pid" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_a_reload_that_hangs_in_init_is_given_up_for_a_newer_change(start_server, tmp_path: Path, caplog) -> None:
+    """A reload waited for its new instance without end: code whose __init__ hangs held the only slot for good, and
+    the fix saved next waited behind it for ever (only a restart helped)."""
+    caplog.set_level(logging.INFO, logger="ubiops.local")
+    package = package_with(tmp_path, "live", SLOW_INIT.format(seconds=0, tag="one"))
+    server = start_server({"deployments": [{"name": "live", "path": str(package)}]}, reload=True)
+    http = http_for(server)
+    url = "/projects/local/deployments/live/requests"
+    assert http.post(url, text="x").json()["result"] == "one"
+    write_code(package, SLOW_INIT.format(seconds=3600, tag="hangs"))
+    wait_until(lambda: started_instances(caplog) == 2, timeout=10)
+    time.sleep(1.0)  # it imported the code that hangs
+    write_code(package, SLOW_INIT.format(seconds=0, tag="fixed"))
+    wait_until(lambda: http.post(url, text="x").json().get("result") == "fixed", timeout=20)

@@ -27,7 +27,7 @@ from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
 from ubiops.local.logs import ProjectLogs
 from ubiops.local.metadata import Metadata
 from ubiops.local.records import compact_json, iso
-from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime, DeploymentStartError
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, SUPERSEDED, DeploymentRuntime, DeploymentStartError
 from ubiops.local.scheduler import Lane, QueueEntry, now_us, runtime_context
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
 from ubiops.local.ticket import Ticket
@@ -160,7 +160,9 @@ class Backend:
         listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         logger.info("%s: %s changed; reloading", name, listed)
         error = lane.runtime.reload()
-        if error is None:
+        if error is SUPERSEDED:
+            logger.info("%s: a newer change came while the code loaded; that one is loaded instead", name)
+        elif error is None:
             logger.info("%s: reloaded; new requests run the new code, running ones finish on the old", name)
         else:
             logger.error("%s: the reload failed, the old code goes on serving: %s", name, error)
