@@ -4,6 +4,7 @@ terminal, stored tokens, untyped and zipped packages, environments), each proven
 
 import logging
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -102,3 +103,27 @@ def test_a_reload_that_hangs_in_init_is_given_up_for_a_newer_change(start_server
     time.sleep(1.0)  # it imported the code that hangs
     write_code(package, SLOW_INIT.format(seconds=0, tag="fixed"))
     wait_until(lambda: http.post(url, text="x").json().get("result") == "fixed", timeout=20)
+
+
+@pytest.mark.parametrize("request_line", [b"GET / HTTP/9.9", b"GARBAGE", b"GET /" + b"a" * 70000 + b" HTTP/1.1"])
+def test_a_malformed_first_request_is_answered_and_logged_without_a_traceback(
+    start_server, caplog, request_line: bytes
+) -> None:
+    """The access log read the request's path, which a request line too broken to parse never set: each such
+    request ended its connection with an error and a traceback on the terminal (also with --quiet)."""
+    caplog.set_level(logging.INFO, logger="ubiops.local")
+    server = start_server()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request_line + b"\r\n\r\n")
+        answer = b""
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    assert 400 <= status < 600 and answer.endswith(b"}")
+    wait_until(lambda: [r for r in caplog.records if r.name == "ubiops.local.access"], timeout=5)
+    [access] = [r for r in caplog.records if r.name == "ubiops.local.access"]
+    assert access.args is not None and access.args[2] == str(status)  # type: ignore[index]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
