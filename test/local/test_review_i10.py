@@ -127,3 +127,22 @@ def test_a_malformed_first_request_is_answered_and_logged_without_a_traceback(
     [access] = [r for r in caplog.records if r.name == "ubiops.local.access"]
     assert access.args is not None and access.args[2] == str(status)  # type: ignore[index]
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_reload_does_not_watch_the_servers_own_data_dir_inside_the_package(start_server, tmp_path: Path, caplog):
+    """`ubiops-local serve --deployment . --data-dir data --reload`: the watcher took the server's own database and
+    the deployment's log file for package files, so each request (and each load that prints) reloaded the version
+    again, without end."""
+    caplog.set_level(logging.INFO, logger="ubiops.local")
+    code = 'print("loading")\n\n\nclass Deployment:\n    def request(self, data):\n        print(data)\n'
+    code += "        return data\n"
+    package = package_with(tmp_path, "here", code)
+    server = start_server(
+        {"deployments": [{"name": "here", "path": str(package)}]}, reload=True, data_dir=package / "data"
+    )
+    http = http_for(server)
+    for _ in range(3):
+        assert http.post("/projects/local/deployments/here/requests", text="x").json()["status"] == "completed"
+    time.sleep(2.0)  # four looks of the watcher
+    reloads = [r for r in caplog.records if r.name == "ubiops.local" and r.getMessage().endswith("changed; reloading")]
+    assert reloads == []

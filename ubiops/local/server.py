@@ -269,7 +269,7 @@ class LocalServer:
             backend.start()
             if self.reload:
                 directories = {v.path for d in self.config.deployments for v in d.versions}
-                self._watcher = PackageWatcher(directories, backend.reload)
+                self._watcher = PackageWatcher(directories, backend.reload, ignore=[self._data_dir])
                 self._watcher.start()
             with self._stopping:  # a stop() from another thread while the packages loaded: serve nothing after it
                 if self._backend is not backend:
