@@ -239,8 +239,8 @@ def test_relative_paths_in_a_dict_are_taken_from_the_rootdir_and_the_rest_is_kep
     [
         ({"deployments": "nope"}, "key 'deployments': must be a non-empty list"),
         ({"deployments": ["nope"]}, r"deployments\[0\]: must be a mapping"),
-        ({"deployments": [{"name": "a", "path": 3}]}, "key 'path': must be the path of a package directory or .zip file"),
-        ({"deployments": [{"name": "a", "path": ""}]}, "key 'path': must be the path of a package directory or .zip file"),
+        ({"deployments": [{"name": "a", "path": 3}]}, "key 'path': must be the path of a package directory"),
+        ({"deployments": [{"name": "a", "path": ""}]}, "key 'path': must be the path of a package directory"),
         ({"deployments": [{"name": "a", "path": "p", "versions": ["v1"]}]}, r"versions\[0\]: must be a mapping"),
         (42, "expected a file path or a dict, got int"),
     ],

@@ -28,7 +28,7 @@ from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE, LogFile
 from ubiops.local.logs import ProjectLogs
 from ubiops.local.metadata import Metadata
 from ubiops.local.records import compact_json, iso
-from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentRuntime, DeploymentStartError
+from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, SUPERSEDED, DeploymentRuntime, DeploymentStartError
 from ubiops.local.scheduler import Lane, QueueEntry, now_us, runtime_context
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
 from ubiops.local.ticket import Ticket
@@ -45,6 +45,7 @@ from ubiops.local.writer import StatusWriter
 logger = logging.getLogger("ubiops.local")
 
 DEFAULT_STOP_GRACE = 5.0  #: seconds the runs in progress get to finish at a graceful stop
+STOPPED_WHILE_STARTING = "the server was stopped while its deployments were loading"
 TIMEOUT_MARGIN = 5.0  #: seconds a direct request's caller waits past its deadline for the owner to end it
 
 
@@ -122,14 +123,17 @@ class Backend:
                 lane.runtime.start()
                 started.append(lane)
             self._await_loads()
+            with self._lock:  # a stop() that came while the packages loaded: nothing starts after it
+                if self._stopping:
+                    raise RuntimeError(STOPPED_WHILE_STARTING)
+                self._writer.start()
+                for key, lane in self._lanes.items():
+                    lane.submit(pending.get(key, []))
+                    lane.start()
         except BaseException:
             for lane in started:
                 lane.runtime.stop()
             raise
-        self._writer.start()
-        for key, lane in self._lanes.items():
-            lane.submit(pending.get(key, []))
-            lane.start()
 
     def _await_loads(self) -> None:
         """Every version's instances load their package before anything is served, so a package that cannot load
@@ -139,6 +143,8 @@ class Backend:
             error = lane.runtime.wait_loaded()
             if error is not None:
                 problems.append((lane.deployment.name, lane.config.name, lane.config.path, error))
+        if self._stopping:  # the stop ended the loads: their errors are not the packages' fault
+            raise RuntimeError(STOPPED_WHILE_STARTING)
         if problems and not self.keep_going:
             raise DeploymentStartError(problems)
         for deployment, version, _path, error in problems:
@@ -163,7 +169,9 @@ class Backend:
                 logger.error("%s: the environment cannot be built, the old code goes on serving: %s", name, exc.reason)
                 return
         error = lane.runtime.reload(python)
-        if error is None:
+        if error is SUPERSEDED:
+            logger.info("%s: a newer change came while the code loaded; that one is loaded instead", name)
+        elif error is None:
             logger.info("%s: reloaded; new requests run the new code, running ones finish on the old", name)
         else:
             logger.error("%s: the reload failed, the old code goes on serving: %s", name, error)

@@ -98,6 +98,7 @@ class RequestHandler(WSGIRequestHandler):
         self.server.table.set_idle(self.entry, True)
         self.continue_pending = False
         self.command, self.request_version = "", self.protocol_version  # what send_error reads, until parsed
+        self.path = ""  # what the access log reads: a request line that cannot be parsed sets none
         self.reader.budget = HEADER_LIMIT + _READ_AHEAD
         if not self._wait_for_request():
             self.close_connection = True

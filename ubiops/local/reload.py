@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 logger = logging.getLogger("ubiops.local")
 
@@ -19,11 +19,16 @@ MAX_FILES = 20_000  #: files looked at per package; a package folder with more i
 Snapshot = Dict[str, Tuple[int, int]]  # relative path -> (mtime ns, size)
 
 
-def snapshot(directory: Path) -> Snapshot:
-    """The watched files of a package folder with their modification time and size."""
+def snapshot(directory: Path, ignored: FrozenSet[str] = frozenset()) -> Snapshot:
+    """The watched files of a package folder with their modification time and size; `ignored`: real paths of
+    folders not to look into (the server's data directory, should it be inside a package)."""
     found: Snapshot = {}
     for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".") and d != "__pycache__" and os.path.realpath(os.path.join(root, d)) not in ignored
+        ]
         for name in files:
             if name.startswith(".") or name.endswith((".pyc", ".pyo")):
                 continue
@@ -46,9 +51,13 @@ def changes(before: Snapshot, after: Snapshot) -> List[str]:
 class PackageWatcher:
     """Calls on_change(directory, changed files) when a watched package folder changed and then held still."""
 
-    def __init__(self, directories: Iterable[Path], on_change: Callable[[Path, List[str]], None]) -> None:
+    def __init__(
+        self, directories: Iterable[Path], on_change: Callable[[Path, List[str]], None], ignore: Iterable[Path] = ()
+    ) -> None:
+        """ignore: folders whose files are not the packages' (the data directory: its database and logs)."""
         self._on_change = on_change
-        self._known = {Path(d): snapshot(Path(d)) for d in directories}
+        self._ignored = frozenset(os.path.realpath(path) for path in ignore)
+        self._known = {Path(d): snapshot(Path(d), self._ignored) for d in directories}
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -66,7 +75,7 @@ class PackageWatcher:
         pending: Dict[Path, Snapshot] = {}  # changed at the last look: acted on once it holds still
         while not self._stop.wait(POLL_INTERVAL):
             for directory, known in self._known.items():
-                current = snapshot(directory)
+                current = snapshot(directory, self._ignored)
                 if current == known:
                     pending.pop(directory, None)
                 elif pending.get(directory) != current:

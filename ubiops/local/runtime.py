@@ -37,6 +37,7 @@ DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024  #: bytes of one request's output as 
 SPAWN_BACKOFF = (0.1, 5.0)  #: first and longest wait between attempts to start an instance
 LOAD_NOTICE = 10.0  #: seconds between the notices that a package is still loading, at start
 STOP_WAIT = 10.0  #: seconds stop() waits for the owners of busy slots to end their runs
+SUPERSEDED = "a newer change is loaded instead"  #: what reload() returns when a newer reload() came while it loaded
 
 _LIVE: "weakref.WeakSet[DeploymentRuntime]" = weakref.WeakSet()
 
@@ -124,6 +125,8 @@ class DeploymentRuntime:
         self._started = False
         self._stopped = False
         self._generation = 0  # bumped by each reload() whose new code loaded
+        self._reloads = 0  # reload() calls so far: only the newest one's new code may take a slot
+        self._trials: List[Slot] = []  # the slots where a reload's new code is loading
 
     @property
     def stopped(self) -> bool:
@@ -297,25 +300,44 @@ class DeploymentRuntime:
         """Run the package's current code (in `python`, a rebuilt environment, if given): a new instance loads it in
         the first slot that is free, beside the old one; if it loads, it takes the slot, the other idle slots get new
         instances now and the busy ones when their run ends (runs in progress finish on the old code). Returns the
-        load error when the new code does not load: then the old instances go on serving."""
+        load error when the new code does not load: then the old instances go on serving. A newer reload() ends one
+        whose code still loads (which then returns SUPERSEDED), so that code that hangs in loading does not hold its
+        slot for good."""
         if self.broken is not None and python is None:
             return f"{self.broken} (change requirements.txt, or restart, to build it again)"
+        with self._cond:
+            self._reloads += 1
+            mine = self._reloads
+            older = list(self._trials)
+        for loading in older:  # their code is out of date (and may never load): they give up their slots
+            loading.wake()
         slot = self.acquire()
         if slot is None:  # stopped
             return None
         try:
             trial = self._spawn(slot, python)
-            trial.await_load(None, slot.wake_fd, slot.drain, lambda: self._stopped)
-            if not trial.ready:
-                trial.kill()
-                return trial.load_error or "stopped while loading"
             with self._cond:
-                self._generation += 1
-                self.python = python or self.python
-                self.broken = None
-            self.discard(slot)
-            slot.instance, slot.generation, slot.spawn_failures = trial, self._generation, 0
+                self._trials.append(slot)  # a newer reload() that missed it: await_load checks first
+            trial.await_load(None, slot.wake_fd, slot.drain, lambda: self._stopped or self._reloads != mine)
+            with self._cond:
+                superseded = self._reloads != mine
+                current = trial.ready and not self._stopped and not superseded
+                if current:  # in one step with the checks: a stop() or a newer reload() sees the new instance
+                    self._generation += 1
+                    self.python = python or self.python
+                    self.broken = None
+                    old, slot.instance, slot.generation, slot.spawn_failures = slot.instance, trial, self._generation, 0
+            if not current:
+                trial.kill()
+                if superseded and not self._stopped:
+                    return SUPERSEDED
+                return trial.load_error or "stopped while loading"
+            if old is not None:
+                old.kill()
         finally:
+            with self._cond:
+                if slot in self._trials:
+                    self._trials.remove(slot)
             self.release(slot)
         self._renew_idle()
         return None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
-from ubiops.local.backend import DEFAULT_STOP_GRACE, Backend
+from ubiops.local.backend import DEFAULT_STOP_GRACE, STOPPED_WHILE_STARTING, Backend
 from ubiops.local.config import CliFile, ConfigSource, ServerConfig, load_config
 from ubiops.local.data_dir import PRIVATE_FILE, DirectoryLock, make_private_dir, make_private_file
 from ubiops.local.environments import prepare as prepare_environments
@@ -270,16 +270,20 @@ class LocalServer:
             backend.start()
             if self.reload:
                 directories = {v.path for d in self.config.deployments for v in d.versions}
-                self._watcher = PackageWatcher(directories, backend.reload)
+                self._watcher = PackageWatcher(directories, backend.reload, ignore=[self._data_dir])
                 self._watcher.start()
+            with self._stopping:  # a stop() from another thread while the packages loaded: serve nothing after it
+                if self._backend is not backend:
+                    raise RuntimeError(STOPPED_WHILE_STARTING)
+                sock.setblocking(False)
+                httpd = HTTPServer(sock, App(backend, self.token, self.max_body_size), tls, self.max_connections)
+                self.port = httpd.server_address[1]
+                self._thread = threading.Thread(target=httpd.serve_forever, name="ubiops-local-http", daemon=True)
+                self._thread.start()
+                self._httpd = httpd
         except BaseException:
             sock.close()
             raise
-        sock.setblocking(False)
-        self._httpd = HTTPServer(sock, App(backend, self.token, self.max_body_size), tls, self.max_connections)
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ubiops-local-http", daemon=True)
-        self._thread.start()
 
     def _stored_token(self) -> Optional[str]:
         """The token kept in the data directory by an earlier start, if there is one."""
