@@ -146,3 +146,37 @@ def test_reload_does_not_watch_the_servers_own_data_dir_inside_the_package(start
     time.sleep(2.0)  # four looks of the watcher
     reloads = [r for r in caplog.records if r.name == "ubiops.local" and r.getMessage().endswith("changed; reloading")]
     assert reloads == []
+
+
+# -- design questions of the review, settled ---------------------------------------------------------------------------
+
+ENVIRONMENT_PROBE = """import os
+
+
+class Deployment:
+    def request(self, data):
+        print("\\x1b[31mred\\x1b[0m\\rback")
+        return os.environ.get(data, "absent")
+"""
+
+
+def test_deployment_code_gets_neither_the_servers_token_nor_terminal_control_codes(
+    start_server, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setenv("UBIOPS_LOCAL_TOKEN", "server-secret")
+    monkeypatch.setenv("SOMETHING_ELSE", "passed on")
+    caplog.set_level(logging.INFO, logger="ubiops.local.output")
+    package = package_with(tmp_path, "probe", ENVIRONMENT_PROBE)
+    http = http_for(start_server({"deployments": [{"name": "probe", "path": str(package)}]}))
+    url = "/projects/local/deployments/probe/requests"
+    assert http.post(url, text="UBIOPS_LOCAL_TOKEN").json()["result"] == "absent"
+    assert http.post(url, text="SOMETHING_ELSE").json()["result"] == "passed on"
+    lines = wait_until(lambda: [r.getMessage() for r in caplog.records if "red" in r.getMessage()])
+    assert lines[0].endswith("| \\x1b[31mred\\x1b[0m\\x0dback"), lines  # shown, not obeyed
+    assert "\x1b" not in lines[0]
+
+
+def test_a_stored_token_that_is_not_a_regular_file_is_named(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "token")
+    with pytest.raises(ValueError, match=r"token .* is not a regular file; delete it"):
+        LocalServer(data_dir=tmp_path)

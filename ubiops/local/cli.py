@@ -223,16 +223,10 @@ def serve(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)
         return 2
-    code = start(server, args)
+    stopping = threading.Event()
+    code = start(server, args, stopping)
     if code is not None:
         return code
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     try:
         announce(server, temporary=args.data_dir is None)
         stopping.wait()
@@ -245,18 +239,24 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def start(server: Any, args: argparse.Namespace) -> Optional[int]:
+def start(server: Any, args: argparse.Namespace, stopping: threading.Event) -> Optional[int]:
     """Start the server (which loads every package first); an exit code when that failed, else None. Ctrl-C and
-    SIGTERM interrupt a start that waits for a slow package."""
+    SIGTERM interrupt a start that waits for a slow package; once it runs, they set `stopping`."""
     from ubiops.local.runtime import DeploymentStartError
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    def request_stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
     signal.signal(signal.SIGTERM, interrupt)
     try:
         server.start()
-    except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    except KeyboardInterrupt:  # also one that came just after the start: then it is stopped here
+        server.stop()
         print("ubiops-local: interrupted while starting", file=sys.stderr)
         return 130
     except DeploymentStartError as exc:

@@ -32,6 +32,7 @@ instance_events = logging.getLogger("ubiops.local.instances")  #: starts, loads,
 KILL_GRACE = 1.0  #: seconds between SIGTERM and SIGKILL of an instance's process group
 READ_SIZE = 65536  #: bytes per read from a worker's pipe
 FRAME_OVERHEAD = 1 << 16  #: bytes a frame may hold beyond the output limit (kind byte, error text)
+SERVER_TOKEN_VARIABLE = "UBIOPS_LOCAL_TOKEN"  #: the server's token, never passed on to deployment code
 EXIT_POLL = 0.5  #: seconds between exit checks where the OS offers no pidfd
 EXIT_AFTER_EOF = 1.0  #: seconds a worker whose pipe closed gets to be seen exiting (else it closed the pipe itself)
 LOAD_FAILED = "The deployment could not be loaded"
@@ -72,6 +73,7 @@ class Instance:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                env=_worker_environment(),
             )
         except BaseException:
             self.conn.close()
@@ -314,6 +316,12 @@ class Instance:
                         os.kill(pid, signum)
                 except OSError:  # gone already
                     pass
+
+
+def _worker_environment() -> Dict[str, str]:
+    """The server's environment minus its own secret: deployment code that prints its environment (or a library
+    that reports it) must not put the server's token in a log."""
+    return {name: value for name, value in os.environ.items() if name != SERVER_TOKEN_VARIABLE}
 
 
 def _pidfd(pid: int) -> Optional[int]:

@@ -20,6 +20,7 @@ stderr too: a warning would reach the stderr of every program that uses LocalSer
 import calendar
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ DEFAULT_MAX_LOG_SIZE = 10 * 1024 * 1024  #: bytes of one log file before it rota
 MAX_LINE = 16384  #: bytes of text in one record; a longer line continues in the next record
 LEVELS = {"stdout": "info", "stderr": "error"}
 output_logger = logging.getLogger("ubiops.local.output")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  #: control characters (not tab) that would drive the terminal
+
+
+def _escaped(match: "re.Match[str]") -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ class LogFile:
         if output_logger.isEnabledFor(logging.INFO):
             where = f"{deployment} {version} " + (request_id or f"instance {process_id}")
             stream = "!" if level == "error" else "|"
-            output_logger.info("%s %s %s", where, stream, text.decode("utf-8", "replace"))
+            output_logger.info("%s %s %s", where, stream, _CONTROL.sub(_escaped, text.decode("utf-8", "replace")))
 
     def pump(
         self,

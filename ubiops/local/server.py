@@ -290,6 +290,8 @@ class LocalServer:
         if self._data_dir is None:
             return None
         file = self._data_dir / TOKEN_FILE
+        if file.exists() and not file.is_file():  # reading a FIFO would block
+            raise ValueError(f"data_dir: the stored token {file} is not a regular file; delete it")
         try:
             stored = file.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
@@ -309,9 +311,16 @@ class LocalServer:
         if file.exists():  # another server made it since __init__ read the directory
             self.token = self._stored_token() or self.token
             return
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        partial = file.with_name(f".{TOKEN_FILE}-{os.getpid()}")  # written whole, then linked: never an empty file
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(self.token + "\n")
+        try:
+            os.link(partial, file)
+        except FileExistsError:  # another server stored one first: that one counts
+            self.token = self._stored_token() or self.token
+        finally:
+            os.unlink(partial)
 
     def _tls_context(self) -> Optional[ssl.SSLContext]:
         certfile, keyfile = self._tls_files
