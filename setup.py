@@ -27,7 +27,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.9",
     packages=find_packages(include=["ubiops", "ubiops.*"]),
-    package_data={"ubiops": ["py.typed", "api/*.pyi"], "ubiops.local": ["deployments/*/*"]},
+    package_data={"ubiops": ["py.typed", "api/*.pyi"], "ubiops.local": ["deployments/*/*", "web/*"]},
     install_requires=["urllib3>=1.26,<3", "python-dateutil>=2.8", "certifi"],
     extras_require=EXTRAS,
     entry_points={
