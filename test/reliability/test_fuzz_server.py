@@ -7,7 +7,7 @@ from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to ev
 
 import json
 from typing import Any, Dict, Iterator, List, Optional, Tuple
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 import urllib3
@@ -24,6 +24,7 @@ FUZZ_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
+WEB_PAGES = ("/", "/login", "/logout")  #: the web view's pages (the fuzzer reaches them as paths of no segments)
 QUERY_NAMES = ["timeout", "priority", "status", "limit", "offset", "start_date", "end_date", "search_id"]
 QUERY_NAMES += ["metadata_only", "x", ""]
 QUERY_VALUES = ["true", "false", "1", "0", "-1", "10", "3600", "172801", "1e3", "pending", "processing", "completed"]
@@ -162,6 +163,9 @@ def requests(draw: Any, ids: List[str]) -> Dict[str, Any]:
 def check_answer(request: Dict[str, Any], response: urllib3.BaseHTTPResponse) -> Optional[str]:
     """None if the answer is as promised, else what is wrong."""
     status = response.status
+    if urlsplit(request["url"]).path in WEB_PAGES:  # the web view: a page, a redirect to one, or a JSON error
+        page = response.headers.get("Content-Type", "").startswith("text/html")
+        return None if status == 303 or page or status >= 400 else f"web view: status {status} without a page"
     # 501: a path of the UbiOps API that the local server does not emulate (e.g. what a "../" in a name reaches)
     if not (200 <= status < 300 or 400 <= status < 500 or status == 501):
         return f"status {status}: {response.data[:300]!r}"

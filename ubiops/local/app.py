@@ -8,7 +8,7 @@ import hmac
 import logging
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -31,6 +31,9 @@ from ubiops.local.records import (
 )
 from ubiops.local.store import StoredRequest
 from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError
+
+if TYPE_CHECKING:
+    from ubiops.local.web_routes import WebView
 
 logger = logging.getLogger("ubiops.local")
 
@@ -182,8 +185,11 @@ Handler = Callable[..., Response]
 class App:
     """The WSGI application of the local server."""
 
-    def __init__(self, backend: Backend, token: str, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
+    def __init__(
+        self, backend: Backend, token: str, max_body_size: int = DEFAULT_MAX_BODY_SIZE, web: Optional["WebView"] = None
+    ) -> None:
         self.backend = backend
+        self.web = web
         self.max_body_size = max_body_size
         self._authorization = f"Token {token}".encode()
         self._map = url_map()
@@ -219,6 +225,8 @@ class App:
         # Route on the path as sent, then decode each name: a %2F inside a name must not split it.
         raw = request.environ.get("RAW_URI")
         path = urlsplit(raw).path if raw else request.path
+        if self.web is not None and self.web.serves(path):
+            return self.web.dispatch(request, self._token_header_ok(request))
         if path != f"{BASE}/status":
             self.authenticate(request)
         adapter = self._map.bind_to_environ(request.environ)
@@ -248,10 +256,15 @@ class App:
         return not_emulated(method, segments, self.backend.metadata)
 
     def authenticate(self, request: Request) -> None:
+        """The token in the Authorization header, or the web view's session (cookie and CSRF header)."""
+        if self._token_header_ok(request) or (self.web is not None and self.web.api_allowed(request)):
+            return
+        reason = "missing" if "Authorization" not in request.headers else "wrong"
+        raise ApiError(401, f"Authorization: {reason} token; send the header 'Authorization: Token <token>'")
+
+    def _token_header_ok(self, request: Request) -> bool:
         given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-        if not hmac.compare_digest(given, self._authorization):
-            reason = "missing" if not given else "wrong"
-            raise ApiError(401, f"Authorization: {reason} token; send the header 'Authorization: Token <token>'")
+        return hmac.compare_digest(given, self._authorization)
 
     # -- read-only metadata and logs ----------------------------------------------------------------------------
 

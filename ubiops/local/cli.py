@@ -94,6 +94,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reload a version when its package's files change (running requests finish on the old code)",
     )
+    serve.add_argument("--no-ui", action="store_true", help="serve no web view at / (only the API under /v2.1)")
     serve.add_argument(
         "--keep-going",
         action="store_true",
@@ -219,6 +220,7 @@ def serve(args: argparse.Namespace) -> int:
             keep_going=args.keep_going,
             reload=args.reload,
             build_environments=not args.no_build,
+            ui=not args.no_ui,
         )
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)
@@ -292,7 +294,8 @@ def announce(server: Any, temporary: bool) -> None:
         f"export UBIOPS_API_HOST={shlex.quote(server.url)}\n"
         f"export UBIOPS_API_TOKEN={shlex.quote('Token ' + server.token)}\n"
         f"try: {try_command(server)}\n"
-        "Ctrl-C stops the server.",
+        + (f"web view: {server.web_url}\n" if server.web_url else "")
+        + "Ctrl-C stops the server.",
         flush=True,
     )
 

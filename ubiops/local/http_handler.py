@@ -41,6 +41,7 @@ HANDSHAKE_TIMEOUT = 10.0  #: seconds a TLS handshake may stall on one read or wr
 HEADER_LIMIT = 256 * 1024  #: bytes of request line and headers
 DRAIN_LIMIT = 1024 * 1024  #: unread request body bytes skipped to keep a connection; beyond this it is closed
 LINGER = (1.0, 1024 * 1024)  #: seconds and bytes of unread input discarded after an error, before the close
+QUIET_PATHS = ("/ui/",)  #: requests logged at debug only
 _READ_AHEAD = 65536  #: the read buffer: what is read beyond the headers counts against HEADER_LIMIT too
 
 Body = Union[LengthBody, ChunkedBody]
@@ -228,9 +229,11 @@ class RequestHandler(WSGIRequestHandler):
         self._log_access(str(code))
 
     def _log_access(self, code: str) -> None:
-        if access_log.isEnabledFor(logging.INFO):
+        # the web view polls its data and loads its files: shown at debug, so the terminal shows what was done
+        level = logging.DEBUG if self.path.startswith(QUIET_PATHS) else logging.INFO
+        if access_log.isEnabledFor(level):
             took = (time.monotonic() - self.request_started) * 1000
-            access_log.info("%s %s %s %.1f ms", self.command or "-", _loggable(self.path), code, took)
+            access_log.log(level, "%s %s %s %.1f ms", self.command or "-", _loggable(self.path), code, took)
 
     def log_request(self, code: Union[int, str] = "-", size: Union[int, str] = "-") -> None:
         pass

@@ -24,7 +24,7 @@ import time
 import weakref
 from collections import deque
 from pathlib import Path
-from typing import Callable, Deque, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from ubiops.local.execution import Execution, Outcomes
 from ubiops.local.instance import Instance, kill_all
@@ -167,6 +167,27 @@ class DeploymentRuntime:
                 error = error or instance.load_error
                 break
         return error
+
+    def instance_states(self) -> List[Dict[str, Any]]:
+        """Each slot's instance as the web view shows it: index, state (idle, busy, starting, failed, crashed), pid
+        and the load error. Read without taking the slots: a busy slot's owner may be replacing its instance."""
+        with self._cond:
+            idle = set(map(id, self._idle))
+        states = []
+        for slot in self._slots:
+            instance = slot.instance  # read once
+            error = self.broken or (instance.load_error if instance is not None else None)
+            if error is not None:
+                state = "failed"
+            elif instance is None or (instance.ready and instance.exited()):
+                state = "crashed" if slot.spawn_failures or instance is not None else "starting"
+            elif id(slot) in idle:
+                state = "idle"  # a replacement may still be loading: only its next run reads whether it loaded
+            else:
+                state = "busy" if instance.ready else "starting"
+            pid = instance.pid if instance is not None else None
+            states.append({"index": slot.index, "state": state, "pid": pid, "error": error})
+        return states
 
     # -- slots ----------------------------------------------------------------------------------------------------
 

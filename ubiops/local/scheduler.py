@@ -17,7 +17,8 @@ import heapq
 import sys
 import threading
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from collections import deque
+from typing import Any, Deque, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ubiops.local.config import DeploymentConfig, VersionConfig
 from ubiops.local.metadata import shown_io_type
@@ -30,6 +31,7 @@ from ubiops.local.writer import StatusWriter
 
 CHUNK_BUDGET = 0.005  #: seconds of expected run time per chunk of batch requests handed to a worker
 MAX_CHUNK = 64  #: requests per chunk
+THROUGHPUT_WINDOW = 60.0  #: seconds of ended runs that stats() counts
 CHUNK_BYTES = 1 << 20  #: request data per chunk, in characters (a chunk has at least one request)
 NOT_STARTED = "The server stopped before the request started"
 
@@ -62,6 +64,7 @@ class Lane:
         self._stopping = False
         self._threads: List[threading.Thread] = []
         self._run_seconds = CHUNK_BUDGET  # moving average of the recent run times, for the chunk size
+        self._ended: Deque[Tuple[float, int, int]] = deque()  # (monotonic time, completed, failed) of recent runs
 
     # -- life cycle -----------------------------------------------------------------------------------------------
 
@@ -246,12 +249,35 @@ class Lane:
     def finished(self, outcomes: Sequence[Tuple[Ticket, Outcome]], started: int) -> int:
         """Queue the outcomes for the writer; returns when they were taken as ended."""
         now = now_us()
+        finishes = [(started, now, *self._stored(t, o), t.id) for t, o in outcomes]
+        completed = sum(finish[2] == "completed" for finish in finishes)
         with self._cond:
             for ticket, _outcome in outcomes:
                 self._entries.pop(ticket.id, None)
             self._run_seconds += 0.2 * ((now - started) / 1e6 / len(outcomes) - self._run_seconds)
-        self._writer.write(finishes=[(started, now, *self._stored(t, o), t.id) for t, o in outcomes])
+            self._note_ended(completed, sum(finish[2] == "failed" for finish in finishes))
+        self._writer.write(finishes=finishes)
         return now
+
+    def _note_ended(self, completed: int, failed: int) -> None:
+        """Count runs that ended, for throughput (a minute of them is kept); called holding the condition."""
+        clock = time.monotonic()
+        self._ended.append((clock, completed, failed))
+        while self._ended and self._ended[0][0] < clock - THROUGHPUT_WINDOW:
+            self._ended.popleft()
+
+    def stats(self) -> Dict[str, int]:
+        """Queue lengths and the runs that ended in the last minute, as the web view shows them."""
+        with self._cond:
+            since = time.monotonic() - THROUGHPUT_WINDOW
+            recent = [(completed, failed) for clock, completed, failed in self._ended if clock >= since]
+            pending = len(self._queued)
+            return {
+                "pending": pending,
+                "processing": len(self._entries) - pending,
+                "completed_last_minute": sum(completed for completed, _ in recent),
+                "failed_last_minute": sum(failed for _, failed in recent),
+            }
 
     def _stored(self, ticket: Ticket, outcome: Outcome) -> Tuple[str, Optional[str], Optional[str], Optional[int]]:
         """What to store of an outcome: (status, result JSON, error message, output size)."""

@@ -14,6 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlencode
 
 from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
 from ubiops.local.backend import DEFAULT_STOP_GRACE, STOPPED_WHILE_STARTING, Backend
@@ -26,6 +27,7 @@ from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
 from ubiops.local.reload import PackageWatcher
 from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentStartError
 from ubiops.local.store import Store
+from ubiops.local.web_routes import WebView
 
 logger = logging.getLogger("ubiops.local")
 
@@ -58,7 +60,8 @@ class LocalServer:
     start() returns once every instance has loaded its package (ran `Deployment.__init__`), as UbiOps builds a
     version before it serves it: a package that cannot load raises DeploymentStartError, naming the file and line,
     unless keep_going, which serves the rest and fails that version's requests with the load error. reload: a
-    change to a package's files reloads the versions served from it (see reload.py and Runtime.reload).
+    change to a package's files reloads the versions served from it (see reload.py and Runtime.reload). ui: serve
+    the web view at / (web_url opens it; docs/WebView.md).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class LocalServer:
         keep_going: bool = False,
         reload: bool = False,
         build_environments: bool = True,
+        ui: bool = True,
     ) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be a non-empty string without whitespace")
@@ -109,6 +113,7 @@ class LocalServer:
         self.reload = reload
         self._watcher: Optional[PackageWatcher] = None
         self.build_environments = build_environments
+        self.ui = ui
         self._tls_files = (certfile, keyfile)
         self._token_given = token is not None
         self._temporary = data_dir is None
@@ -129,6 +134,14 @@ class LocalServer:
         scheme = "https" if self._httpd.tls is not None else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}{BASE}"
+
+    @property
+    def web_url(self) -> Optional[str]:
+        """The web view's login URL, with the token (None when ui=False): opening it starts a session."""
+        if not self.ui:
+            return None
+        root = self.url[: -len(BASE)]
+        return f"{root}/?{urlencode({'token': self.token})}"
 
     @property
     def data_dir(self) -> Path:
@@ -276,7 +289,9 @@ class LocalServer:
                 if self._backend is not backend:
                     raise RuntimeError(STOPPED_WHILE_STARTING)
                 sock.setblocking(False)
-                httpd = HTTPServer(sock, App(backend, self.token, self.max_body_size), tls, self.max_connections)
+                web = WebView(backend, self.token, secure=tls is not None) if self.ui else None
+                app = App(backend, self.token, self.max_body_size, web)
+                httpd = HTTPServer(sock, app, tls, self.max_connections)
                 self.port = httpd.server_address[1]
                 self._thread = threading.Thread(target=httpd.serve_forever, name="ubiops-local-http", daemon=True)
                 self._thread.start()

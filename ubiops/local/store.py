@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS requests (
     output_size INTEGER
 );
 CREATE INDEX IF NOT EXISTS requests_by_version ON requests (project, deployment, version, time_created);
+CREATE INDEX IF NOT EXISTS requests_by_project ON requests (project, time_created);
 """
 
 
@@ -316,6 +317,35 @@ class Store:
                 row[0]
                 for row in self._db.execute(f"SELECT id FROM requests WHERE {where} AND status = ?", (*args, status))
             ]
+
+    def page(
+        self,
+        project: str,
+        deployment: Optional[str],
+        version: Optional[str],
+        statuses: Sequence[str],
+        limit: int,
+        before: Optional[int],
+    ) -> List[StoredRequest]:
+        """Newest first, of every status when `statuses` is empty, created before `before` (a time_created): the
+        web view's pages, which follow the creation times (unique) instead of an offset that rescans."""
+        clauses: List[str] = ["project = ?"]
+        values: List[object] = [project]
+        for column, value in (("deployment", deployment), ("version", version)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                values.append(value)
+        if statuses:
+            clauses.append(f"status IN ({_marks(statuses)})")
+            values += list(statuses)
+        if before is not None:
+            clauses.append("time_created < ?")
+            values.append(before)
+        with self._lock:
+            return self._rows(
+                f"SELECT {_COLUMNS} FROM requests WHERE {' AND '.join(clauses)} ORDER BY time_created DESC LIMIT ?",
+                [*values, limit],
+            )
 
     def list(
         self,
