@@ -190,8 +190,14 @@ def test_requests_filter_by_status(logged_in: Any, web_server: LocalServer, api:
     done = api.direct("tool", "fine")["id"]
     page.goto(f"{root_of(web_server)}/#/requests/tool")
     expect(page.locator(f'tr[data-id="{done}"]')).to_be_visible()
-    page.get_by_label("Status").select_option("failed")
-    expect(page).to_have_url(re.compile(r"#/requests/tool\?status=failed$"))
+    # with the keyboard: each arrow key shows that status at once, and the focus stays on the filter
+    status = page.get_by_label("Status")
+    status.focus()
+    for shown in ("pending", "processing", "completed", "failed"):
+        page.keyboard.press("ArrowDown")
+        expect(page).to_have_url(re.compile(f"#/requests/tool\\?status={shown}$"))
+        expect(status).to_be_focused()
+        expect(status).to_have_value(shown)
     expect(page.locator(f'tr[data-id="{failed}"]')).to_be_visible()
     expect(page.locator(f'tr[data-id="{done}"]')).to_have_count(0)
     statuses = page.locator("table.requests tbody tr .status").all_inner_texts()
@@ -415,3 +421,19 @@ def test_pages_that_do_not_exist(logged_in: Any, web_server: LocalServer) -> Non
     expect(page.locator("main")).to_contain_text("There is no deployment nothing")
     page.goto(f"{root_of(web_server)}/#/what/is/this")
     expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+
+
+def test_overview_of_a_busy_project(logged_in: Any, api: Api) -> None:
+    """Last, after the others: the overview with requests of every kind, a busy instance and a queue (the
+    screenshot in the docs)."""
+    page = logged_in
+    ids = api.batch("batchy", ["sleep:30"] * 3)
+    try:
+        batchy = page.locator('article[data-deployment="batchy"]')
+        expect(batchy.locator(".instance")).to_have_text(["0: busy"])
+        expect(batchy.locator(".queue-pending")).to_have_text("2")
+        expect(page.locator("section.recent tbody tr")).to_have_count(20)
+        expect(page.locator(f'section.recent tr[data-id="{ids[0]}"] .status')).to_have_text("processing")
+        screenshot(page, "overview-busy")
+    finally:
+        api.json("POST", "/deployments/batchy/requests/cancel", ids)

@@ -292,6 +292,7 @@
   }
 
   let current = null;
+  let focusAfterRoute = null; // the id of the element that keeps the focus after the next route change
 
   function stopView() {
     if (current) current.stop();
@@ -306,7 +307,7 @@
   function swap(container, ...nodes) {
     const active = document.activeElement;
     const key = active && container.contains(active) ? active.dataset.key : undefined;
-    container.replaceChildren(...nodes);
+    container.replaceChildren(...nodes.flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false));
     if (key) {
       const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
       if (again) again.focus();
@@ -405,18 +406,15 @@
   }
 
   function instanceBadges(instances) {
-    return h(
-      "ul",
-      { class: "instances" },
-      instances.map((instance) => {
-        const title = [
-          `instance ${instance.index}: ${instance.state}`,
-          instance.pid ? `pid ${instance.pid}` : null,
-          instance.error ? instance.error : null,
-        ].filter(Boolean).join("; ");
-        return h("li", { class: `instance i-${instance.state}`, title }, `${instance.index}: ${instance.state}`);
-      }),
-    );
+    const badges = instances.map((instance) => {
+      const title = [`instance ${instance.index}: ${instance.state}`, instance.pid ? `pid ${instance.pid}` : null, instance.error]
+        .filter(Boolean)
+        .join("; ");
+      return h("li", { class: `instance i-${instance.state}`, title }, `${instance.index}: ${instance.state}`);
+    });
+    // why an instance failed or crashed is shown, not only in a tooltip
+    const errors = instances.filter((instance) => instance.error).map((instance) => h("p", { class: "instance-error" }, `${instance.index}: ${instance.error}`));
+    return [h("ul", { class: "instances" }, badges), errors];
   }
 
   function deploymentCard(deployment) {
@@ -427,7 +425,14 @@
       h(
         "thead",
         null,
-        h("tr", null, ["Version", "Instances", "Pending", "Processing", "Completed (1 min)", "Failed (1 min)"].map((head) => h("th", { scope: "col" }, head))),
+        h("tr", null, [
+            ["Version"],
+            ["Instances"],
+            ["Pending", "Requests waiting for an instance"],
+            ["Processing", "Requests running now"],
+            ["Done/min", "Requests completed in the last minute"],
+            ["Failed/min", "Requests failed in the last minute"],
+          ].map(([head, title]) => h("th", { scope: "col", title }, head))),
       ),
       h(
         "tbody",
@@ -473,7 +478,7 @@
         h("dt", null, "Output"),
         h("dd", null, describeType(deployment.output_type, deployment.output_fields)),
       ),
-      versions,
+      h("div", { class: "table-wrap" }, versions),
     );
   }
 
@@ -535,14 +540,22 @@
       STATUSES.map((s) => h("option", { value: s, selected: s === status }, s.replace("_", " "))),
     );
     const versionSelect = h("select", { id: "version-filter", name: "version", disabled: !deployment }, h("option", { value: "" }, "every version"));
-    const go = () => {
+    const go = (event) => {
+      // arrow keys on a select change it at once: the new page keeps the focus there, so the keyboard can go on
+      if (event && event.target && event.target.id) focusAfterRoute = event.target.id;
       location.hash = route("requests", deployment, deployment ? versionSelect.value || null : null, { status: statusSelect.value });
     };
     statusSelect.addEventListener("change", go);
     versionSelect.addEventListener("change", go);
     const filters = h(
       "form",
-      { class: "filters", onsubmit: (event) => { event.preventDefault(); go(); } },
+      {
+        class: "filters",
+        onsubmit: (event) => {
+          event.preventDefault();
+          go();
+        },
+      },
       h("label", { for: "status-filter" }, "Status"),
       statusSelect,
       deployment ? [h("label", { for: "version-filter" }, "Version"), versionSelect] : null,
@@ -578,6 +591,7 @@
           for (const v of found.versions) {
             versionSelect.append(h("option", { value: v.name, selected: v.name === version }, v.name === found.default_version ? `${v.name} (default)` : v.name));
           }
+          versionSelect.value = version || "";
         })
         .catch((e) => ctx.failed(e));
     }
@@ -1134,7 +1148,9 @@
       .then(() => {
         // after a navigation, keyboard and screen-reader users start at the new page's heading
         const heading = main.querySelector("h1");
-        if (moveFocus && heading && ctx.alive) heading.focus();
+        const kept = focusAfterRoute && document.getElementById(focusAfterRoute);
+        focusAfterRoute = null;
+        if (moveFocus && ctx.alive && (kept || heading)) (kept || heading).focus();
       })
       .catch((error) => {
         if (!ctx.alive || error.name === "AbortError" || error.status === 401) return;
