@@ -98,17 +98,19 @@ def _fill_store(data_dir: Path, deployment: str, count: int) -> None:
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     """The bundled `echo` (plain, 2 instances, with 100,000 stored requests) and `calculator` (structured), and the
     srv_tool package (see its docstring) as `tool` (types not declared, 2 instances), `batchy` (1 instance: a
-    batch's requests wait their turn) and `slow` (plain in and out, 1 instance: for cancelling)."""
+    batch's requests wait their turn) and `slow` (plain in and out, 1 instance: for cancelling); `broken` does not
+    load (served with keep_going)."""
     config = default_config()
     tool = str(PACKAGES / "srv_tool")
     config["deployments"] += [
         {"name": "tool", "path": tool, "instances": 2},
         {"name": "batchy", "path": tool},
         {"name": "slow", "path": tool, "input_type": "plain", "output_type": "plain"},
+        {"name": "broken", "path": str(PACKAGES / "init_raises")},
     ]
     data_dir = tmp_path_factory.mktemp("data")
     _fill_store(data_dir, "echo", STORED)
-    with LocalServer(config=config, data_dir=data_dir, stop_grace=0.5) as server:
+    with LocalServer(config=config, data_dir=data_dir, stop_grace=0.5, keep_going=True) as server:
         yield server
 
 

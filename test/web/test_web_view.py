@@ -128,7 +128,7 @@ def test_overview_shows_deployments_instances_and_recent_requests(logged_in: Any
     first = api.direct("echo", "hello from the overview test")["id"]
     page.reload()
     cards = page.locator("article.deployment")
-    expect(cards).to_have_count(5)
+    expect(cards).to_have_count(6)
     calculator = page.locator('article[data-deployment="calculator"]')
     expect(calculator).to_contain_text("structured: x double, y double, op string")
     expect(calculator).to_contain_text("result double")
@@ -138,6 +138,9 @@ def test_overview_shows_deployments_instances_and_recent_requests(logged_in: Any
     expect(echo.locator('tr[data-version="v1"] .tag')).to_have_text("default")
     tool = page.locator('article[data-deployment="tool"]')
     expect(tool).to_contain_text("not declared")
+    broken = page.locator('article[data-deployment="broken"]')
+    expect(broken.locator(".instance")).to_have_text(["0: failed"])
+    expect(broken.locator(".instance-error")).to_contain_text("cannot load model weights.bin")
     recent = page.locator("section.recent")
     expect(recent.locator(f'tr[data-id="{first}"]')).to_contain_text("completed")
     # live: a request made elsewhere appears without a reload
