@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_version ON requests (project, deployment, version, time_created);
 CREATE INDEX IF NOT EXISTS requests_by_project ON requests (project, time_created);
+CREATE INDEX IF NOT EXISTS requests_by_status ON requests (project, status, time_created);
 """
 
 
@@ -107,6 +108,34 @@ def _marks(items: Sequence[str]) -> str:
 
 
 _INSERT = f"INSERT INTO requests ({_COLUMNS}) VALUES ({_marks(_COLUMNS.split(', '))})"
+
+
+def page_query(
+    project: str,
+    deployment: Optional[str],
+    version: Optional[str],
+    statuses: Sequence[str],
+    limit: int,
+    before: Optional[int],
+) -> Tuple[str, List[object]]:
+    """The SQL of Store.page and its arguments; every page is an index range, never a scan of all requests."""
+    clauses: List[str] = ["project = ?"]
+    values: List[object] = [project]
+    for column, value in (("deployment", deployment), ("version", version)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            values.append(value)
+    if statuses:
+        clauses.append(f"status IN ({_marks(statuses)})")
+        values += list(statuses)
+    if before is not None:
+        clauses.append("time_created < ?")
+        values.append(before)
+    # one status: its index holds just those rows in creation order, where the version's index would make SQLite
+    # walk a whole version to find a rare status (failed, pending) among 100,000 completed requests
+    index = "INDEXED BY requests_by_status " if len(statuses) == 1 else ""
+    sql = f"SELECT {_COLUMNS} FROM requests {index}WHERE {' AND '.join(clauses)} ORDER BY time_created DESC LIMIT ?"
+    return sql, [*values, limit]
 
 
 class Store:
@@ -329,23 +358,9 @@ class Store:
     ) -> List[StoredRequest]:
         """Newest first, of every status when `statuses` is empty, created before `before` (a time_created): the
         web view's pages, which follow the creation times (unique) instead of an offset that rescans."""
-        clauses: List[str] = ["project = ?"]
-        values: List[object] = [project]
-        for column, value in (("deployment", deployment), ("version", version)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                values.append(value)
-        if statuses:
-            clauses.append(f"status IN ({_marks(statuses)})")
-            values += list(statuses)
-        if before is not None:
-            clauses.append("time_created < ?")
-            values.append(before)
+        sql, values = page_query(project, deployment, version, statuses, limit, before)
         with self._lock:
-            return self._rows(
-                f"SELECT {_COLUMNS} FROM requests WHERE {' AND '.join(clauses)} ORDER BY time_created DESC LIMIT ?",
-                [*values, limit],
-            )
+            return self._rows(sql, values)
 
     def list(
         self,
