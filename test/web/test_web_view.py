@@ -7,6 +7,7 @@ expect (auto-retrying, with a timeout), never with sleeps. Screenshots of each p
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any, List
 
 import pytest
@@ -253,7 +254,9 @@ def test_a_failed_request_shows_its_error_and_log_lines(logged_in: Any, web_serv
     screenshot(page, "request-failed")
 
 
-def test_structured_input_and_output_are_shown_as_json(logged_in: Any, web_server: LocalServer, api: Api) -> None:
+def test_structured_input_and_output_are_shown_as_json_and_downloaded(
+    logged_in: Any, web_server: LocalServer, api: Api
+) -> None:
     page = logged_in
     answer = api.direct("calculator", {"x": 1.5, "y": 2, "op": "add"})
     page.goto(f"{root_of(web_server)}/#/request/calculator/v1/{answer['id']}")
@@ -261,6 +264,15 @@ def test_structured_input_and_output_are_shown_as_json(logged_in: Any, web_serve
     expect(output.locator(".kind")).to_have_text("JSON")
     expect(output.locator("pre")).to_have_text(json.dumps({"result": 3.5}, indent=2))
     expect(page.locator(".data", has_text="Input").locator("pre")).to_contain_text('"op": "add"')
+    # downloads go through the API with the CSRF header (a plain link could not send it)
+    with page.expect_download() as output_download:
+        output.get_by_role("button", name="Download").click()
+    assert output_download.value.suggested_filename == f"{answer['id']}-output.json"
+    assert json.loads(Path(output_download.value.path()).read_text()) == {"result": 3.5}
+    with page.expect_download() as input_download:
+        page.locator(".data", has_text="Input").get_by_role("button", name="Download").click()
+    assert input_download.value.suggested_filename == f"{answer['id']}-input.json"
+    assert json.loads(Path(input_download.value.path()).read_text()) == {"x": 1.5, "y": 2, "op": "add"}
 
 
 def test_cancel_a_pending_request(logged_in: Any, web_server: LocalServer, api: Api) -> None:

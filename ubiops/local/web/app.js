@@ -127,15 +127,38 @@
     return { text: text.slice(0, SHOW_CHARS), cut: true, kind: typeof value === "string" ? "text" : "JSON" };
   }
 
-  function dataBlock(label, value) {
+  /** Input or output on the page, with a button that downloads it whole from `url` (the API's input or output). */
+  function dataBlock(label, value, url) {
     const shown = shownData(value);
+    const failed = h("span", { class: "error-inline", role: "alert" });
+    const button = h("button", { type: "button", class: "small", "data-key": `download-${label}` }, "Download");
+    button.addEventListener("click", () => download(url, button, failed));
     return h(
       "section",
       { class: "data", "aria-label": label },
-      h("h2", null, label, " ", h("span", { class: "kind" }, shown.kind)),
+      h("h2", null, label, " ", h("span", { class: "kind" }, shown.kind), " ", button, failed),
       h("pre", { class: "data-text", tabindex: "0" }, shown.text),
       shown.cut ? h("p", { class: "muted" }, `Only the first ${SHOW_CHARS.toLocaleString()} characters are shown.`) : null,
     );
+  }
+
+  /** A download through the API: a plain link cannot send the CSRF header, so the file is fetched and handed over. */
+  async function download(url, button, failed) {
+    button.disabled = true;
+    failed.textContent = "";
+    try {
+      const response = await call("GET", url);
+      const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      const link = h("a", { href: URL.createObjectURL(await response.blob()), download: name ? name[1] : "data" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    } catch (error) {
+      if (error.status !== 401) failed.textContent = `Download failed: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
   }
 
   // -- talking to the server -------------------------------------------------------------------------------------
@@ -768,6 +791,7 @@
   }
 
   function requestBody(record) {
+    const url = `${versionPath(record.deployment, record.version)}/requests/${enc(record.id)}`;
     const created = Date.parse(record.time_created);
     const started = record.time_started ? Date.parse(record.time_started) : null;
     const waited = started !== null ? formatDuration(started - created) : FINAL.has(record.status) ? "–" : `${formatDuration(Date.now() - created)}…`;
@@ -784,7 +808,14 @@
     return [
       h("dl", { class: "facts" }, facts.map(([term, value]) => [h("dt", null, term), h("dd", null, value)])),
       record.error_message ? h("section", { class: "error-message", "aria-label": "Error" }, h("h2", null, "Error"), h("pre", { class: "error-text" }, record.error_message)) : null,
-      h("div", { class: "io" }, dataBlock("Input", record.request_data), record.result !== null && record.result !== undefined ? dataBlock("Output", record.result) : h("section", { class: "data" }, h("h2", null, "Output"), h("p", { class: "muted" }, FINAL.has(record.status) ? "No output." : "Not yet."))),
+      h(
+        "div",
+        { class: "io" },
+        dataBlock("Input", record.request_data, `${url}/input`),
+        record.result !== null && record.result !== undefined
+          ? dataBlock("Output", record.result, `${url}/output`)
+          : h("section", { class: "data" }, h("h2", null, "Output"), h("p", { class: "muted" }, FINAL.has(record.status) ? "No output." : "Not yet.")),
+      ),
     ];
   }
 
