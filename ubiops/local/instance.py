@@ -91,6 +91,7 @@ class Instance:
         self._ended = False
         self._terminated = False  # the server asked it to end (so its exit is no crash)
         self._end_lock = threading.Lock()  # kill() may come from the owner and from a stopping runtime at once
+        self._fd_lock = threading.Lock()  # exited() may come from any thread (the web view) while close() runs
         self._strays: Optional[List[Tuple[int, Optional[int]]]] = None  # (pid, pidfd) of the descendants, at the end
         # stdout and stderr: one pump each, which follows the worker's request markers (see logfile.py)
         marker = f"\x1bubiops-local-{secrets.token_hex(8)}:"
@@ -232,7 +233,10 @@ class Instance:
         return True
 
     def exited(self) -> bool:
-        return self.process.poll() is not None if self._pidfd is None else _readable(self._pidfd)
+        with self._fd_lock:  # never select() a pidfd that close() closed, or the number some other file reused
+            if self._pidfd is not None:
+                return _readable(self._pidfd)
+        return self.process.poll() is not None
 
     def death(self) -> str:
         """How the process ended, e.g. "exit code 3" or "killed by signal SIGSEGV"."""
@@ -289,10 +293,11 @@ class Instance:
     def close(self) -> None:
         """Close the server's ends; the worker sees its lifeline end (if it is still there to see it)."""
         self.conn.close()
-        for fd in (self._lifeline, self._pidfd):
+        with self._fd_lock:
+            fds, self._lifeline, self._pidfd = (self._lifeline, self._pidfd), None, None
+        for fd in fds:  # taken once: a second close() at once closes nothing (not a number reused meanwhile)
             if fd is not None:
                 os.close(fd)
-        self._lifeline = self._pidfd = None
 
     def _collect_strays(self) -> None:
         """The worker's descendants, found while it still lives (once it is gone they are nobody's children): a
