@@ -12,7 +12,7 @@ from local_helpers import PACKAGES, Http, http_for, wait_until
 
 from ubiops.local import LocalServer, default_config
 from ubiops.local.store import page_query
-from ubiops.local.web_routes import CSRF_HEADER, SESSION_COOKIE
+from ubiops.local.web_routes import CSRF_HEADER, session_cookie
 
 TOOL = "/projects/local/deployments/tool"
 
@@ -40,13 +40,13 @@ def fetch(server: LocalServer, method: str, path: str, **kwargs: object) -> urll
 
 
 def log_in(server: LocalServer) -> Tuple[str, str]:
-    """(session cookie, CSRF token) through the token URL, as the banner's link does."""
+    """(session cookie as name=value, CSRF token) through the token URL, as the banner's link does."""
     opened = fetch(server, "GET", "/?token=" + server.token)
     assert opened.status == 303 and opened.headers["Location"] == "/"
     cookie = opened.headers["Set-Cookie"]
-    session = re.match(rf"{SESSION_COOKIE}=([^;]+);", cookie)
+    session = re.match(rf"({session_cookie(server.port)}=[^;]+);", cookie)
     assert session is not None, cookie
-    page = fetch(server, "GET", "/", headers={"Cookie": f"{SESSION_COOKIE}={session.group(1)}"})
+    page = fetch(server, "GET", "/", headers={"Cookie": session.group(1)})
     assert page.status == 200, page.data[:300]
     csrf = re.search(rb'<meta name="csrf-token" content="([^"]+)"', page.data)
     assert csrf is not None
@@ -54,7 +54,7 @@ def log_in(server: LocalServer) -> Tuple[str, str]:
 
 
 def as_page(session: str, csrf: Optional[str]) -> Dict[str, str]:
-    headers = {"Cookie": f"{SESSION_COOKIE}={session}"}
+    headers = {"Cookie": session}
     if csrf is not None:
         headers[CSRF_HEADER] = csrf
     return headers
@@ -86,7 +86,7 @@ def test_without_a_session_nothing_is_served(server):
     assert fetch(server, "GET", "/ui/api/requests").status == 401
     wrong = fetch(server, "GET", "/?token=not-the-token")
     assert wrong.status == 401 and b"not this server" in wrong.data and "Set-Cookie" not in wrong.headers
-    forged = fetch(server, "GET", "/ui/static/app.js", headers={"Cookie": f"{SESSION_COOKIE}=forged"})
+    forged = fetch(server, "GET", "/ui/static/app.js", headers={"Cookie": f"{session_cookie(server.port)}=forged"})
     assert forged.status == 401
     login = fetch(server, "GET", "/login")
     assert login.status == 200 and b'<form method="post" action="/login">' in login.data
@@ -98,7 +98,7 @@ def test_the_login_form_opens_a_session_and_a_wrong_token_is_said(server):
     assert wrong.status == 401 and b"not this server" in wrong.data
     right = fetch(server, "POST", "/login", fields={"token": server.token}, encode_multipart=False)
     assert right.status == 303 and right.headers["Location"] == "/"
-    assert right.headers["Set-Cookie"].startswith(f"{SESSION_COOKIE}=")
+    assert right.headers["Set-Cookie"].startswith(f"{session_cookie(server.port)}=")
 
 
 def test_the_api_takes_the_cookie_only_with_the_sessions_csrf_header(server):

@@ -47,7 +47,7 @@ def test_token_url_logs_in_and_leaves_the_address_bar(page: Any, context: Any, w
     assert web_server.token not in page.url
     expect(page.get_by_role("heading", level=1)).to_have_text("Project local")
     [cookie] = context.cookies()
-    assert cookie["name"] == "ubiops_local_session"
+    assert cookie["name"] == f"ubiops_local_session_{web_server.port}"
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert cookie["value"] != web_server.token
     # the token is nowhere in the page either (the page holds only its CSRF token)
@@ -99,7 +99,7 @@ def test_nothing_is_served_without_the_token(logged_in: Any, context: Any, api: 
     assert get("/?token=wrong").status == 401
     assert "Set-Cookie" not in get("/?token=wrong").headers
 
-    cookie = "ubiops_local_session=" + next(c["value"] for c in context.cookies())
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
     assert csrf and csrf != "{{csrf_token}}"
     for path in ("/v2.1/projects/local/deployments", "/ui/api/overview", "/ui/api/requests"):

@@ -289,7 +289,7 @@ class LocalServer:
                 if self._backend is not backend:
                     raise RuntimeError(STOPPED_WHILE_STARTING)
                 sock.setblocking(False)
-                web = WebView(backend, self.token, secure=tls is not None) if self.ui else None
+                web = WebView(backend, self.token, tls is not None, sock.getsockname()[1]) if self.ui else None
                 app = App(backend, self.token, self.max_body_size, web)
                 httpd = HTTPServer(sock, app, tls, self.max_connections)
                 self.port = httpd.server_address[1]

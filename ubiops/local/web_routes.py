@@ -24,7 +24,7 @@ from ubiops.local.backend import Backend
 from ubiops.local.validation import ApiError
 
 WEB_DIR = Path(__file__).parent / "web"
-SESSION_COOKIE = "ubiops_local_session"
+SESSION_COOKIE = "ubiops_local_session"  #: the session cookie's name is this, "_" and the server's port
 CSRF_HEADER = "X-CSRF-Token"
 MAX_SESSIONS = 1000  #: the oldest session ends when a new one would be one more
 STATIC_TYPES = {
@@ -85,10 +85,11 @@ class Sessions:
 class WebView:
     """Serves `/`, `/login`, `/logout`, `/ui/static/<file>` and `/ui/api/<overview|requests>`."""
 
-    def __init__(self, backend: Backend, token: str, secure: bool) -> None:
+    def __init__(self, backend: Backend, token: str, secure: bool, port: int) -> None:
         self.backend = backend
         self._token = token.encode()
         self._secure = secure
+        self.cookie = session_cookie(port)  # cookies are per host, not per port: servers side by side keep theirs
         self.sessions = Sessions()
         self._files = {path.name: path for path in WEB_DIR.iterdir() if path.is_file()} if WEB_DIR.is_dir() else {}
 
@@ -98,7 +99,7 @@ class WebView:
 
     def api_allowed(self, request: Request) -> bool:
         """A request of the page: its session's cookie and that session's CSRF token in the header."""
-        csrf = self.sessions.csrf(request.cookies.get(SESSION_COOKIE))
+        csrf = self.sessions.csrf(request.cookies.get(self.cookie))
         given = request.headers.get(CSRF_HEADER, "")
         return csrf is not None and hmac.compare_digest(given.encode(), csrf.encode())
 
@@ -125,7 +126,7 @@ class WebView:
             if self._token_ok(request.args["token"]):
                 return self._opened()
             return self._login_page("That token is not this server's.", 401)
-        csrf = self.sessions.csrf(request.cookies.get(SESSION_COOKIE))
+        csrf = self.sessions.csrf(request.cookies.get(self.cookie))
         if csrf is None:
             return _redirect("/login")
         index = self._files.get("index.html")
@@ -147,13 +148,13 @@ class WebView:
     def _logout(self, request: Request) -> Response:
         if not self.api_allowed(request):
             return error_response(401, f"log out from the page (it sends the {CSRF_HEADER} header)")
-        self.sessions.close(request.cookies.get(SESSION_COOKIE))
+        self.sessions.close(request.cookies.get(self.cookie))
         response = _redirect("/login")
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=self._secure, httponly=True, samesite="Strict")
+        response.delete_cookie(self.cookie, path="/", secure=self._secure, httponly=True, samesite="Strict")
         return response
 
     def _static(self, request: Request, name: str) -> Response:
-        if self.sessions.csrf(request.cookies.get(SESSION_COOKIE)) is None:
+        if self.sessions.csrf(request.cookies.get(self.cookie)) is None:
             return error_response(401, "log in first: open the URL the server printed, or /login")
         file = self._files.get(name)
         kind = STATIC_TYPES.get(Path(name).suffix)
@@ -195,7 +196,7 @@ class WebView:
         """A new session, and a redirect to the page: the token leaves the address bar and the history."""
         response = _redirect("/")
         response.set_cookie(
-            SESSION_COOKIE, self.sessions.open(), path="/", secure=self._secure, httponly=True, samesite="Strict"
+            self.cookie, self.sessions.open(), path="/", secure=self._secure, httponly=True, samesite="Strict"
         )
         return response
 
@@ -205,6 +206,11 @@ class WebView:
         response = Response(LOGIN_PAGE.format(error=shown), status=status, content_type="text/html; charset=utf-8")
         response.headers["Content-Security-Policy"] = LOGIN_POLICY
         return response
+
+
+def session_cookie(port: int) -> str:
+    """The name of the session cookie of the server on `port`."""
+    return f"{SESSION_COOKIE}_{port}"
 
 
 def _redirect(location: str) -> Response:
