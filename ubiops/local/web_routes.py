@@ -1,7 +1,7 @@
 """The web view's routes: login, sessions, the page and its files, and its two read endpoints.
 
 Login as Jupyter does: `/?token=TOKEN` (the URL the banner prints) or the login form opens a session, kept in an
-HttpOnly, SameSite=Strict cookie, and redirects so that the token leaves the address bar. The page reads and acts
+HttpOnly, SameSite=Strict cookie, and moves on to / so that the token leaves the address bar. The page reads and acts
 through the API under /v2.1 with that cookie plus its session's CSRF token in the `X-CSRF-Token` header: a cookie
 alone is never enough there, so another site cannot make the browser act (it can neither read the CSRF token nor
 set the header). Without a session nothing but the login form is served. Sessions live in memory: a restart asks
@@ -55,6 +55,13 @@ button {{ font: inherit; margin-top: .8rem; padding: .4rem 1.2rem; }}
 <button type="submit">Log in</button>
 </form>
 </main></body></html>
+"""
+
+
+OPENED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/">
+<title>Logged in: ubiops-local</title></head>
+<body><p>Logged in. <a href="/">Open the web view</a>.</p></body></html>
 """
 
 
@@ -124,7 +131,7 @@ class WebView:
     def _page(self, request: Request) -> Response:
         if "token" in request.args:
             if self._token_ok(request.args["token"]):
-                return self._opened()
+                return self._opened(follow_by_page=True)
             return self._login_page("That token is not this server's.", 401)
         csrf = self.sessions.csrf(request.cookies.get(self.cookie))
         if csrf is None:
@@ -192,9 +199,16 @@ class WebView:
     def _token_ok(self, given: str) -> bool:
         return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token)
 
-    def _opened(self) -> Response:
-        """A new session, and a redirect to the page: the token leaves the address bar and the history."""
-        response = _redirect("/")
+    def _opened(self, follow_by_page: bool = False) -> Response:
+        """A new session, and a redirect to the page: the token leaves the address bar and the history.
+        follow_by_page: by a page that moves on to / itself (a meta refresh), not a 303, for the token URL: when it
+        is a link on another site, the browser sends no SameSite=Strict cookie along a redirect of that navigation,
+        but does with a navigation that this page starts."""
+        if follow_by_page:
+            response = Response(OPENED_PAGE, content_type="text/html; charset=utf-8")
+            response.headers["Content-Security-Policy"] = LOGIN_POLICY
+        else:
+            response = _redirect("/")
         response.set_cookie(
             self.cookie, self.sessions.open(), path="/", secure=self._secure, httponly=True, samesite="Strict"
         )
