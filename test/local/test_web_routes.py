@@ -62,7 +62,7 @@ def as_page(session: str, csrf: Optional[str]) -> Dict[str, str]:
 
 def test_the_token_url_opens_a_session_in_a_strict_httponly_cookie_and_drops_the_token(server):
     opened = fetch(server, "GET", "/?token=" + server.token)
-    # the page moves on to / itself (a link on another site: see test/web/test_review_i11.py)
+    # the page moves on to / itself (a link on another site: see test/web/test_web_review_i11.py)
     assert opened.status == 200 and b'<meta http-equiv="refresh" content="0; url=/">' in opened.data
     assert server.token.encode() not in opened.data and "script-src" not in opened.headers["Content-Security-Policy"]
     cookie = opened.headers["Set-Cookie"]
