@@ -110,15 +110,15 @@ def test_keep_alive_one_connection_with_tcp_nodelay(server):
 def test_http_1_0_and_connection_close_are_answered_then_closed(server):
     response = raw_exchange(server.port, b"GET /v2.1/status HTTP/1.0\r\n\r\n")
     assert response.startswith(b"HTTP/1.1 200 OK\r\n") and response.endswith(b'{"status":"ok"}')
-    response = raw_exchange(server.port, b"GET /v2.1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    response = raw_exchange(server.port, b"GET /v2.1/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     assert b"Connection: close" in response and response.endswith(b'{"status":"ok"}')
 
 
 def test_unread_bodies_do_not_break_the_next_request_on_the_connection(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         body = b'"' + b"x" * 1000 + b'"'
-        unauthorised = b"POST /v2.1/x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-        sock.sendall(unauthorised + b"GET /v2.1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+        unauthorised = b"POST /v2.1/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        sock.sendall(unauthorised + b"GET /v2.1/status HTTP/1.1\r\nHost: localhost\r\n\r\n")
         received = b""
         while received.count(b"HTTP/1.1 ") < 2 or not received.endswith(b'{"status":"ok"}'):
             chunk = sock.recv(65536)
@@ -138,7 +138,7 @@ def test_malformed_http_gets_a_json_400(server):
 def test_stop_closes_idle_keep_alive_connections(tmp_path):
     server = LocalServer(TOOL_CONFIG, data_dir=tmp_path).start()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"GET /v2.1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /v2.1/status HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert sock.recv(65536).endswith(b'{"status":"ok"}')
         server.stop()
         assert sock.recv(65536) == b""

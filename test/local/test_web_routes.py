@@ -229,3 +229,26 @@ def test_without_the_ui_nothing_but_the_api_is_served(tmp_path):
         assert fetch(server, "GET", "/?token=" + server.token).status == 401
         assert fetch(server, "GET", "/login").status == 401
         assert fetch(server, "GET", "/v2.1/status").status == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("evil.example", 403),
+        ("evil.example:8900", 403),
+        ("10.1.2.3", 403),
+        ("localhost", 200),
+        ("[::1]:1", 200),
+        ("app.localhost:8900", 200),
+        ("127.0.0.1", 200),
+    ],
+)
+def test_a_server_on_loopback_answers_only_requests_addressed_to_loopback(server, host: str, status: int):
+    """DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 reaches the server with its own
+    name in the Host header; it gets nothing, not even the login form to guess a weak token in."""
+    reply = fetch(server, "GET", "/?token=" + server.token, headers={"Host": host})
+    assert reply.status == status, reply.data[:200]
+    if status == 403:
+        assert "is not a name of this machine" in reply.json()["error"]
+        api = fetch(server, "GET", "/v2.1/projects", headers={"Host": host, "Authorization": f"Token {server.token}"})
+        assert api.status == 403

@@ -42,7 +42,7 @@ def status_and_error(response: bytes) -> Tuple[int, str]:
 
 def post(server: LocalServer, headers: str, body: bytes) -> bytes:
     return (
-        f"POST {ECHO} HTTP/1.1\r\nHost: x\r\nAuthorization: Token {server.token}\r\n"
+        f"POST {ECHO} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Token {server.token}\r\n"
         f"Content-Type: text/plain\r\n{headers}\r\n"
     ).encode() + body
 

@@ -23,7 +23,7 @@ import ubiops
 from ubiops.local import LocalServer, default_config
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
 
-STATUS = b"GET /v2.1/status HTTP/1.1\r\nHost: x\r\n\r\n"
+STATUS = b"GET /v2.1/status HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def raise_descriptor_limit(wanted: int) -> None:

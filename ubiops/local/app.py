@@ -5,6 +5,7 @@ Each endpoint exists twice: at deployment level (default version; by-id endpoint
 """
 
 import hmac
+import ipaddress
 import logging
 import re
 from datetime import datetime, timedelta, timezone
@@ -160,6 +161,18 @@ def json_response(value: Any, status: int = 200, headers: Optional[Dict[str, str
     return Response(body, status=status, headers=headers, content_type="application/json")
 
 
+def loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine's loopback: localhost (and *.localhost) or a loopback address."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Response:
     return json_response({"error": message}, status, headers)
 
@@ -186,10 +199,18 @@ class App:
     """The WSGI application of the local server."""
 
     def __init__(
-        self, backend: Backend, token: str, max_body_size: int = DEFAULT_MAX_BODY_SIZE, web: Optional["WebView"] = None
+        self,
+        backend: Backend,
+        token: str,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        web: Optional["WebView"] = None,
+        loopback_only: bool = False,
     ) -> None:
+        """loopback_only: answer only requests addressed to a loopback name (a server bound to loopback), so that a
+        web page of another site whose name was made to point at 127.0.0.1 (DNS rebinding) gets nothing."""
         self.backend = backend
         self.web = web
+        self.loopback_only = loopback_only
         self.max_body_size = max_body_size
         self._authorization = f"Token {token}".encode()
         self._map = url_map()
@@ -225,6 +246,8 @@ class App:
         # Route on the path as sent, then decode each name: a %2F inside a name must not split it.
         raw = request.environ.get("RAW_URI")
         path = urlsplit(raw).path if raw else request.path
+        if self.loopback_only and request.host and not loopback_host(request.host):  # browsers always send Host
+            raise ApiError(403, f"Host: {request.host!r} is not a name of this machine; use 127.0.0.1 or localhost")
         if self.web is not None and self.web.serves(path):
             return self.web.dispatch(request, self._token_header_ok(request))
         if path != f"{BASE}/status":
