@@ -141,6 +141,23 @@ def test_deployment_output_goes_to_its_log_file(start_server, record_file):
     assert "stdout: hello log" in log and "stderr: hello log" in log
 
 
+def test_a_failed_requests_traceback_in_its_log_starts_in_the_package(start_server, record_file):
+    server = start_server(tool_config(record_file))
+    failed = http_for(server).post(f"{TOOL}/requests", text="raise:bad thing").json()
+    assert failed["status"] == "failed"
+    log = server.data_dir / "logs" / "tool.log"
+    lines = wait_until(
+        lambda: (
+            [line for line in log.read_text().splitlines() if failed["id"] in line and "ValueError: bad thing" in line]
+            and log.read_text().splitlines()
+        )
+    )
+    mine = [line for line in lines if failed["id"] in line]
+    text = "\n".join(mine)
+    assert "Traceback (most recent call last):" in text and "srv_tool/deployment.py" in text
+    assert "_worker.py" not in text  # the server's own frames only hide where the error is
+
+
 @pytest.mark.slow
 def test_timeouts_count_from_the_start_of_processing(start_server, record_file):
     """Direct and batch requests past their timeout fail; time spent pending does not count."""

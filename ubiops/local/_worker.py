@@ -63,7 +63,7 @@ def main(
         conn.send_bytes(frame(LOAD_ERROR, cap_text(describe_load_error(exc, Path(package_dir)))))
         return
     conn.send_bytes(frame(READY))
-    _Server(conn, deployment, max_output, log_marker.encode("utf-8")).serve()
+    _Server(conn, deployment, max_output, log_marker.encode("utf-8"), Path(package_dir)).serve()
 
 
 def _watch_lifeline(fd: int) -> None:
@@ -236,8 +236,11 @@ def _takes_context(method: Callable[..., Any]) -> bool:
 class _Server:
     """Runs the chunks the parent sends, item after item, on the loaded Deployment."""
 
-    def __init__(self, conn: Connection, deployment: Any, max_output: int, log_marker: bytes = b"") -> None:
+    def __init__(
+        self, conn: Connection, deployment: Any, max_output: int, log_marker: bytes = b"", package_dir: Path = Path()
+    ) -> None:
         self.conn = conn
+        self.package_dir = package_dir
         self.log_marker = log_marker
         self.max_output = max_output
         request = getattr(deployment, "request", None)
@@ -294,7 +297,8 @@ class _Server:
         try:
             output = self.dispatch(json.loads(text), context)
         except Exception as exc:  # deployment errors fail the request, the instance stays up
-            traceback.print_exc()
+            frames = _from_package(exc.__traceback__, self.package_dir) or exc.__traceback__  # not the worker's own
+            traceback.print_exception(type(exc), exc, frames)
             reply = (ERROR, cap_text(str(exc) or type(exc).__name__))
         else:
             reply = self.encode(output)
