@@ -137,8 +137,9 @@ def test_with_keep_going_a_package_that_cannot_load_fails_its_requests(start_ser
 def test_deployment_output_goes_to_its_log_file(start_server, record_file):
     server = start_server(tool_config(record_file))
     assert http_for(server).post(f"{TOOL}/requests", text="print:hello log").json()["status"] == "completed"
-    log = (server.data_dir / "logs" / "tool.log").read_text()
-    assert "stdout: hello log" in log and "stderr: hello log" in log
+    log = server.data_dir / "logs" / "tool.log"
+    # the log pumps copy each pipe in a thread of their own: a line may land just after the answer
+    wait_until(lambda: "stdout: hello log" in log.read_text() and "stderr: hello log" in log.read_text(), timeout=10)
 
 
 def test_a_failed_requests_traceback_in_its_log_starts_in_the_package(start_server, record_file):
