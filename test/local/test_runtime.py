@@ -389,3 +389,26 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
     for timeout in (0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="timeout"):
             run(runtime, "x", timeout=timeout)
+
+
+def test_a_dead_instance_stays_unreaped_until_it_is_ended(tmp_path: Path) -> None:
+    """Its pid, and so its process group id, must not be free for another process while the server may still
+    signal the group: pids wrap around (at 32768 on many systems) and a new worker leads a group of its own, so a
+    killpg on a reaped worker's pid could end a stranger. death() reads how it ended without reaping it."""
+    import os
+    import signal
+
+    from ubiops.local.instance import Instance
+    from ubiops.local.logfile import LogFile
+
+    instance = Instance(0, PACKAGES / "echo_request", dict(CONTEXT), LogFile(tmp_path / "log"), 1 << 20)
+    try:
+        os.kill(instance.pid, signal.SIGKILL)
+        assert instance.wait_exit(10)
+        assert instance.death() == "killed by signal SIGKILL"
+        assert instance.process.returncode is None  # still a zombie: its number is not free
+        assert psutil.Process(instance.pid).status() == psutil.STATUS_ZOMBIE
+    finally:
+        instance.kill()
+    assert instance.process.returncode == -signal.SIGKILL
+    assert not psutil.pid_exists(instance.pid) or psutil.Process(instance.pid).ppid() != os.getpid()

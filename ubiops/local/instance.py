@@ -239,8 +239,10 @@ class Instance:
         return self.process.poll() is not None
 
     def death(self) -> str:
-        """How the process ended, e.g. "exit code 3" or "killed by signal SIGSEGV"."""
-        code = self.process.poll()
+        """How the process ended, e.g. "exit code 3" or "killed by signal SIGSEGV". Looked at without reaping it:
+        until end() reaps it, its pid (and process group id) cannot be given to another process, so signalling the
+        group can never reach a stranger that got the number (pids wrap around at 32768 on many systems)."""
+        code = self._exit_code()
         if code is None:
             return "it stopped answering"
         if code < 0:
@@ -249,6 +251,18 @@ class Instance:
             except ValueError:
                 return f"killed by signal {-code}"
         return f"exit code {code}"
+
+    def _exit_code(self) -> Optional[int]:
+        """The exit code (negative: the signal), or None while it runs; the process stays unreaped."""
+        if self.process.returncode is not None or not hasattr(os, "waitid"):
+            return self.process.poll()
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # reaped already
+            return self.process.returncode
+        if info is None:
+            return None
+        return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
     def terminate(self) -> None:
         """Ask the whole process group to end (SIGTERM); kill() finishes the job."""
@@ -308,10 +322,11 @@ class Instance:
             self._strays = [(pid, _pidfd(pid)) for pid in _worker.descendants(self.pid)]
 
     def _signal_group(self, signum: int) -> None:
-        try:
-            os.killpg(self.pid, signum)  # the worker leads its own group: its pid is the group id
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.process.returncode is None:  # reaped: the group id may be another's now
+            try:
+                os.killpg(self.pid, signum)  # the worker leads its own group: its pid is the group id
+            except (ProcessLookupError, PermissionError):
+                pass
         with self._end_lock:  # kill() closes the pidfds under this lock: never signal a number reused meanwhile
             for pid, pidfd in self._strays or []:
                 try:
