@@ -2,10 +2,11 @@
 
 Pending requests wait in a heap ordered by (priority, creation order). A dispatcher thread per instance takes an idle
 slot of the version's runtime, then the next run from the heap: a direct request alone, or batch requests in a
-chunk (as many as take about CHUNK_BUDGET seconds by the recent run times, so slow deployments get chunks of one),
-and owns that run until the runtime has ended it. A direct request that finds an idle slot and an empty heap runs in
-the calling thread instead (one hand-off less). Every request in flight has one Ticket, indexed here so that a
-cancel finds it: a queued one is taken out of the heap, a running one gets the cancel event.
+chunk (as many as take about CHUNK_BUDGET seconds by the recent run times, so slow deployments get chunks of one,
+but never more than a fair share of the queue, so that a burst of slow requests after fast ones spreads over the
+instances), and owns that run until the runtime has ended it. A direct request that finds an idle slot and an empty
+heap runs in the calling thread instead (one hand-off less). Every request in flight has one Ticket, indexed here so
+that a cancel finds it: a queued one is taken out of the heap, a running one gets the cancel event.
 
 Status changes go to the StatusWriter; a dispatcher takes its next run only once the outcomes of its last one are
 stored, so a crash reruns at most the runs in progress. A graceful stop lets the runs in progress finish for a grace
@@ -192,8 +193,11 @@ class Lane:
             self._writer.wait_written()
 
     def _take(self) -> List[Ticket]:
-        """The next direct request, or the next batch requests up to a chunk. The caller holds the lock."""
-        limit = max(1, min(MAX_CHUNK, int(CHUNK_BUDGET / max(self._run_seconds, 1e-6))))
+        """The next direct request, or the next batch requests up to a chunk: never more than a fair share of the
+        queue (its length over the instances, rounded up), so that the other instances get their part rather than
+        idle while it waits in this chunk. The caller holds the lock."""
+        fair_share = -(-len(self._queued) // self.config.instances)
+        limit = max(1, min(MAX_CHUNK, fair_share, int(CHUNK_BUDGET / max(self._run_seconds, 1e-6))))
         tickets: List[Ticket] = []
         size = 0
         while self._heap and len(tickets) < limit and size < CHUNK_BYTES:
