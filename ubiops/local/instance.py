@@ -134,7 +134,8 @@ class Instance:
         events = dict(poller.poll(None if remaining is None else remaining * 1000))
         if not self._eof and events.get(self.conn.fileno()):
             self._read()
-        return self.exited(), bool(events.get(wake_fd))
+        exited = bool(events.get(self._pidfd)) if self._pidfd is not None else self.exited()  # a pidfd: one poll
+        return exited, bool(events.get(wake_fd))
 
     def await_load(
         self, deadline: Optional[float], wake_fd: int, drain: Callable[[], None], give_up: Callable[[], bool]
@@ -181,7 +182,7 @@ class Instance:
 
     def read_available(self) -> None:
         """Whatever the pipe holds right now (after an exit, the last messages the worker sent)."""
-        while not self._eof and self.conn.poll(0):
+        while not self._eof and _readable(self.conn.fileno()):  # Connection.poll() builds a selector per call
             self._read()
 
     def _read(self) -> None:

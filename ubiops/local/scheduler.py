@@ -2,10 +2,12 @@
 
 Pending requests wait in a heap ordered by (priority, creation order). A dispatcher thread per instance takes an idle
 slot of the version's runtime, then the next run from the heap: a direct request alone, or batch requests in a
-chunk (as many as take about CHUNK_BUDGET seconds by the recent run times, so slow deployments get chunks of one),
-and owns that run until the runtime has ended it. A direct request that finds an idle slot and an empty heap runs in
-the calling thread instead (one hand-off less). Every request in flight has one Ticket, indexed here so that a
-cancel finds it: a queued one is taken out of the heap, a running one gets the cancel event.
+chunk (as many as take about CHUNK_BUDGET seconds by the recent run times, so slow deployments get chunks of one,
+but never more than a fair share of the queue, so that a burst of slow requests after fast ones spreads over the
+instances), and owns that run until the runtime has ended it. A direct request that finds an idle slot and an empty
+heap runs in the calling thread instead (one hand-off less), and stores its outcome itself. Every request in flight
+has one Ticket, indexed here so that a cancel finds it: a queued one is taken out of the heap, a running one gets
+the cancel event.
 
 Status changes go to the StatusWriter; a dispatcher takes its next run only once the outcomes of its last one are
 stored, so a crash reruns at most the runs in progress. A graceful stop lets the runs in progress finish for a grace
@@ -122,7 +124,7 @@ class Lane:
 
     def run_inline(self, slot: Slot, ticket: Ticket) -> None:
         """Run a held direct request (stored as processing) on the reserved slot, in this thread."""
-        self._run(slot, [ticket], claim=False)
+        self._run(slot, [ticket], inline=True)
 
     def unreserve(self, slot: Slot) -> None:
         """Give back a reserved slot that was not used (storing the request failed)."""
@@ -188,12 +190,15 @@ class Lane:
             if tickets[0].mode == "express":  # its caller may see stream updates: by then it must list as processing
                 self._writer.write(claims=[(now_us(), tickets[0].id)])
                 self._writer.wait_written()
-            self._run(slot, tickets, claim=True)
+            self._run(slot, tickets, inline=False)
             self._writer.wait_written()
 
     def _take(self) -> List[Ticket]:
-        """The next direct request, or the next batch requests up to a chunk. The caller holds the lock."""
-        limit = max(1, min(MAX_CHUNK, int(CHUNK_BUDGET / max(self._run_seconds, 1e-6))))
+        """The next direct request, or the next batch requests up to a chunk: never more than a fair share of the
+        queue (its length over the instances, rounded up), so that the other instances get their part rather than
+        idle while it waits in this chunk. The caller holds the lock."""
+        fair_share = -(-len(self._queued) // self.config.instances)
+        limit = max(1, min(MAX_CHUNK, fair_share, int(CHUNK_BUDGET / max(self._run_seconds, 1e-6))))
         tickets: List[Ticket] = []
         size = 0
         while self._heap and len(tickets) < limit and size < CHUNK_BYTES:
@@ -211,9 +216,9 @@ class Lane:
                 break
         return tickets
 
-    def _run(self, slot: Slot, tickets: List[Ticket], claim: bool) -> None:
+    def _run(self, slot: Slot, tickets: List[Ticket], inline: bool) -> None:
         """Own the run to its end: execute it, requeue (or end, at a stop) what did not start, free the slot."""
-        report = _Report(self, claim)
+        report = _Report(self, inline)
         rest: List[Ticket] = list(tickets)
         try:
             rest = self.runtime.execute(slot, tickets, report)
@@ -242,12 +247,14 @@ class Lane:
         self.runtime.release(slot)
         with self._cond:
             self._busy -= 1
-            self._cond.notify_all()
+            if self._stopping:  # only stop() waits for runs to end: idle dispatchers need no wake-up
+                self._cond.notify_all()
 
     # -- outcomes -------------------------------------------------------------------------------------------------
 
-    def finished(self, outcomes: Sequence[Tuple[Ticket, Outcome]], started: int) -> int:
-        """Queue the outcomes for the writer; returns when they were taken as ended."""
+    def finished(self, outcomes: Sequence[Tuple[Ticket, Outcome]], started: int, inline: bool = False) -> int:
+        """Queue the outcomes for the writer (an inline run stores them itself); returns when they were taken as
+        ended."""
         now = now_us()
         finishes = [(started, now, *self._stored(t, o), t.id) for t, o in outcomes]
         completed = sum(finish[2] == "completed" for finish in finishes)
@@ -256,7 +263,10 @@ class Lane:
                 self._entries.pop(ticket.id, None)
             self._run_seconds += 0.2 * ((now - started) / 1e6 / len(outcomes) - self._run_seconds)
             self._note_ended(completed, sum(finish[2] == "failed" for finish in finishes))
-        self._writer.write(finishes=finishes)
+        if inline:
+            self._writer.store_now(finishes)
+        else:
+            self._writer.write(finishes=finishes)
         return now
 
     def _note_ended(self, completed: int, failed: int) -> None:
@@ -295,21 +305,22 @@ class Lane:
 
 
 class _Report:
-    """Status writes of one run: a claim when the runtime waits for a request, the outcomes as they end."""
+    """Status writes of one run: a claim when the runtime waits for a request, the outcomes as they end. An inline
+    run's request was stored as processing, and its outcome is stored in the run's own thread."""
 
-    def __init__(self, lane: Lane, claim: bool) -> None:
+    def __init__(self, lane: Lane, inline: bool) -> None:
         self._lane = lane
-        self._claim = claim
+        self._inline = inline
         self._clock = now_us()  # when the request the runtime waits for started: the run's start or the last end
         self.ended: Set[str] = set()
 
     def started(self, ticket: Ticket) -> None:
-        if self._claim:
+        if not self._inline:
             self._lane._writer.write(claims=[(self._clock, ticket.id)])
 
     def finished(self, outcomes: List[Tuple[Ticket, Outcome]]) -> None:
         self.ended.update(ticket.id for ticket, _outcome in outcomes)
-        self._clock = self._lane.finished(outcomes, self._clock)
+        self._clock = self._lane.finished(outcomes, self._clock, inline=self._inline)
 
 
 def runtime_context(project: str, deployment: DeploymentConfig, version: VersionConfig) -> Dict[str, Any]:

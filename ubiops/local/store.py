@@ -108,6 +108,14 @@ def _marks(items: Sequence[str]) -> str:
 
 
 _INSERT = f"INSERT INTO requests ({_COLUMNS}) VALUES ({_marks(_COLUMNS.split(', '))})"
+_FINISH = (
+    "UPDATE requests SET time_started = coalesce(time_started, ?), time_completed = ?, "
+    "status = CASE status WHEN 'cancelled_pending' THEN 'cancelled' ELSE ? END, "
+    "result = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END, "
+    "error_message = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END, "
+    "output_size = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END "
+    "WHERE id = ? AND status IN ('pending', 'processing', 'cancelled_pending')"
+)
 
 
 def page_query(
@@ -270,20 +278,16 @@ class Store:
         """Status writes of the dispatchers, in one transaction. A claim (time_started, id) turns pending into
         processing; a finish turns pending or processing into its status (keeping an earlier time_started), and
         cancelled_pending into cancelled. Neither touches a request that is gone or already final."""
+        if not claims and len(finishes) == 1:  # a single statement is one transaction by itself
+            with self._lock:
+                self._db.execute(_FINISH, finishes[0])
+            return
         with self.transaction():
             self._db.executemany(
                 "UPDATE requests SET status = 'processing', time_started = ? WHERE id = ? AND status = 'pending'",
                 claims,
             )
-            self._db.executemany(
-                "UPDATE requests SET time_started = coalesce(time_started, ?), time_completed = ?, "
-                "status = CASE status WHEN 'cancelled_pending' THEN 'cancelled' ELSE ? END, "
-                "result = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END, "
-                "error_message = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END, "
-                "output_size = CASE status WHEN 'cancelled_pending' THEN NULL ELSE ? END "
-                "WHERE id = ? AND status IN ('pending', 'processing', 'cancelled_pending')",
-                finishes,
-            )
+            self._db.executemany(_FINISH, finishes)
 
     def cancel(self, ids: Sequence[str], now: int) -> Tuple[List[str], List[str]]:
         """pending -> cancelled and processing -> cancelled_pending; returns the ids of each change."""
