@@ -1,29 +1,39 @@
-"""Benchmark of the workflow helpers against the local server (run in its own process, as a real server would be).
+"""Benchmark of the workflow helpers against the local server (run in its own process with --quiet, as a real server
+would be), on two servers and one memory figure.
 
-1. 10,000 echo items through ``run_requests`` (default settings, including the 240-a-minute Pace) vs the plain
-   loop a user writes with the raw CoreApi methods: batch create in chunks of 250, then collect every id once a
-   second until all are final. Wall time ratio (target <= 0.5x) and the API calls each made.
-2. Peak RSS of a process that submits a 100,000-item generator of ~1 KiB items (to a deployment that holds them
+The plain loop is what a user writes with the raw CoreApi methods: batch create in chunks of 250, then collect every
+unfinished id (250 a call) at once and again each second until all are final. ``run_requests`` runs with default
+settings, including a fresh 240-a-minute Pace. The floor of both is one create per 250 items plus one collect per
+250 final records.
+
+1. Fast: 10,000 echo items, processing done before submission ends. The one-call wall time must not exceed the plain
+   loop's (best of each way's rounds: the loop's best is a round where processing ended before its first poll).
+2. Slow: 10,000 items to a deployment with 2 instances that sleep ~4 ms each, so processing outlasts submission by
+   ~20 s. Median over the rounds of the API calls (one-call <= 0.5x the loop's) and of the delay from the server
+   completing the last request (max ``time_completed``) to the caller holding every record (<= 0.25 s); the calls
+   the one-call started in its busiest minute stay within the Pace budget.
+3. Peak RSS of a process that submits a 100,000-item generator of ~1 KiB items (to a deployment that holds them
    pending, so the server does not compete for the CPU): the growth must stay far below the items' total size.
 
-    python bench/workflows.py [--items 10000] [--rounds 2] [--rss-items 100000]
+    python bench/workflows.py [--items 10000] [--fast-rounds 5] [--rounds 3] [--rss-items 100000]
 
 Exits 1 when a target is missed.
 """
 
 import argparse
+import bisect
 import json
 import resource
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Sequence
 
 from _common import check
 
@@ -31,33 +41,38 @@ import ubiops
 from ubiops.local.config import BUNDLED_DIR
 from ubiops.models.deployment_requests import FINAL_STATUSES
 from ubiops.utils import Pace, run_requests, submit_requests
+from ubiops.utils.pace import DEFAULT_CALLS_PER_MINUTE
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "bench"
 SLEEPER = ROOT / "test" / "workflows" / "packages" / "sleeper"
 BATCH = 250
+#: The slow server's per-request work: the sleeper sleeps float(item) seconds, so "0.004" + a unique suffix is ~4 ms.
+WORK_ITEM = "0.004{:06d}"
+SLOW_INSTANCES = 2
 #: Bytes per item in the memory run: float() of "3600" padded with spaces is 3600, so the sleeper holds them.
 RSS_ITEM = "3600".ljust(1024)
 RSS_GROWTH_TARGET_MIB = 40
 
 
 class CountingApiClient(ubiops.ApiClient):
-    """Counts every API call, by method name."""
+    """Records the start time of every API call."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.calls: Dict[str, int] = Counter()
+        self.starts: List[float] = []
         self._lock = threading.Lock()
 
     def call(self, endpoint: Any, args: Any, kwargs: Any, with_http_info: bool) -> Any:
         with self._lock:
-            self.calls[endpoint.name] += 1
+            self.starts.append(time.monotonic())
         return super().call(endpoint, args, kwargs, with_http_info)
 
 
 @contextmanager
 def local_server() -> Iterator[ubiops.Configuration]:
-    """``ubiops-local serve`` in a subprocess with echo and the sleeper; yields a Configuration for it."""
+    """``ubiops-local serve --quiet`` in a subprocess with echo, the slow ``worker`` and the sleeper (one instance,
+    holds the memory run's items); yields a Configuration for it."""
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "bench.yaml"
@@ -67,12 +82,13 @@ def local_server() -> Iterator[ubiops.Configuration]:
                     "project": PROJECT,
                     "deployments": [
                         {"name": "echo", "path": str(BUNDLED_DIR / "echo"), "instances": 2},
+                        {"name": "worker", "path": str(SLEEPER), "instances": SLOW_INSTANCES},
                         {"name": "sleeper", "path": str(SLEEPER)},
                     ],
                 }
             )
         )
-        command = [sys.executable, "-m", "ubiops.local", "serve", "--port", "0", "--config", str(config)]
+        command = [sys.executable, "-m", "ubiops.local", "serve", "--quiet", "--port", "0", "--config", str(config)]
         server = subprocess.Popen([*command, "--token", token], stdout=subprocess.PIPE, text=True)
         try:
             assert server.stdout is not None
@@ -87,36 +103,79 @@ def local_server() -> Iterator[ubiops.Configuration]:
             server.communicate(timeout=60)
 
 
-def plain_loop(core_api: ubiops.CoreApi, items: List[str]) -> List[Any]:
-    """What a user writes with the raw methods: create in chunks of 250, then collect everything every second."""
+def plain_loop(core_api: ubiops.CoreApi, deployment: str, items: List[str]) -> List[Any]:
+    """What a user writes with the raw methods: create in chunks of 250, then collect the unfinished every second."""
     ids: List[str] = []
     for start in range(0, len(items), BATCH):
-        ids += [r.id for r in core_api.batch_deployment_requests_create(PROJECT, "echo", items[start : start + BATCH])]
+        created = core_api.batch_deployment_requests_create(PROJECT, deployment, items[start : start + BATCH])
+        ids += [r.id for r in created]
+    final: Dict[str, Any] = {}
     while True:
-        records = []
-        for start in range(0, len(ids), BATCH):
-            records += core_api.deployment_requests_batch_get(PROJECT, "echo", ids[start : start + BATCH])
-        if all(r.status in FINAL_STATUSES for r in records):
-            break
+        unfinished = [request_id for request_id in ids if request_id not in final]
+        for start in range(0, len(unfinished), BATCH):
+            for record in core_api.deployment_requests_batch_get(
+                PROJECT, deployment, unfinished[start : start + BATCH]
+            ):
+                if record.status in FINAL_STATUSES:
+                    final[record.id] = record
+        if len(final) == len(ids):
+            return [final[request_id] for request_id in ids]  # collect does not keep the order
         time.sleep(1)
-    by_id = {r.id: r for r in records}  # collect does not keep the order
-    return [by_id[request_id].result for request_id in ids]
 
 
-def one_call(core_api: ubiops.CoreApi, items: List[str]) -> List[Any]:
+def one_call(core_api: ubiops.CoreApi, deployment: str, items: List[str]) -> List[Any]:
     """Default settings; a fresh default Pace (240 a minute) per run, as a new process would have."""
-    return [record.result for record in run_requests(core_api, PROJECT, "echo", items, pace=Pace())]
+    return run_requests(core_api, PROJECT, deployment, items, pace=Pace())
 
 
-def timed(configuration: ubiops.Configuration, way: Any, items: List[str]) -> Tuple[float, int]:
-    """Seconds and API calls for one run; checks the results came back in input order."""
+class Run(NamedTuple):
+    seconds: float
+    calls: int
+    #: From the server completing the last request to the caller holding every record.
+    delay: float
+    #: The most calls started within any 60 s.
+    busiest_minute: int
+
+
+def busiest_minute(starts: Sequence[float]) -> int:
+    return max((bisect.bisect_left(starts, start + 60) - i for i, start in enumerate(starts)), default=0)
+
+
+def timed(configuration: ubiops.Configuration, way: Callable[..., List[Any]], deployment: str, items: List[str]) -> Run:
+    """One run of ``way``; checks that every record completed and came back in input order."""
     with CountingApiClient(configuration) as client:
         started = time.perf_counter()
-        results = way(ubiops.CoreApi(client), items)
+        records = way(ubiops.CoreApi(client), deployment, items)
+        held = time.time()
         seconds = time.perf_counter() - started
-        if results != items:
-            raise AssertionError(f"{way.__name__}: results are not the inputs in input order")
-        return seconds, sum(client.calls.values())
+        if [r.result for r in records] != items or any(r.status != "completed" for r in records):
+            raise AssertionError(f"{way.__name__}: the results are not the inputs in input order")
+        last_completed = max(r.time_completed.timestamp() for r in records)
+        return Run(seconds, len(client.starts), held - last_completed, busiest_minute(sorted(client.starts)))
+
+
+def compare(
+    configuration: ubiops.Configuration, deployment: str, items: List[str], rounds: int
+) -> Dict[str, List[Run]]:
+    """``rounds`` runs of each way, alternating which goes first."""
+    runs: Dict[str, List[Run]] = {"plain_loop": [], "one_call": []}
+    for round_number in range(rounds):
+        ways = (plain_loop, one_call) if round_number % 2 == 0 else (one_call, plain_loop)
+        for way in ways:
+            runs[way.__name__].append(timed(configuration, way, deployment, items))
+    return runs
+
+
+def floor_calls(count: int) -> int:
+    """One create per 250 items plus one collect per 250 final records."""
+    return 2 * -(-count // BATCH)
+
+
+def describe(name: str, runs: List[Run]) -> None:
+    walls = ", ".join(f"{r.seconds:.2f}" for r in runs)
+    calls = ", ".join(str(r.calls) for r in runs)
+    delays = ", ".join(f"{r.delay:.2f}" for r in runs)
+    print(f"  {name}: wall {walls} s; API calls {calls}; delay after the last completion {delays} s", flush=True)
 
 
 def current_rss_kib() -> int:
@@ -153,7 +212,8 @@ def peak_rss(configuration: ubiops.Configuration, count: int) -> Dict[str, float
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each way; the best of each is compared")
+    parser.add_argument("--fast-rounds", type=int, default=5, help="runs of each way on the fast server")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each way on the slow server")
     parser.add_argument("--rss-items", type=int, default=100_000)
     parser.add_argument("--rss-child", nargs=3, metavar=("HOST", "TOKEN", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -162,22 +222,49 @@ def main() -> int:
         rss_child(host, token, int(count))
         return 0
 
-    items = [f"item {i}" for i in range(args.items)]
+    floor = floor_calls(args.items)
     ok = []
     with local_server() as configuration:
-        timed(configuration, one_call, items[:500])  # warm up the server's workers and caches
-        runs: Dict[str, List[Tuple[float, int]]] = {"plain_loop": [], "one_call": []}
-        for round_number in range(args.rounds):
-            ways = (plain_loop, one_call) if round_number % 2 == 0 else (one_call, plain_loop)
-            for way in ways:
-                runs[way.__name__].append(timed(configuration, way, items))
-        plain_seconds, plain_calls = min(runs["plain_loop"])
-        one_seconds, one_calls = min(runs["one_call"])
-        print(f"{args.items:,} echo items, best of {args.rounds}:")
-        print(f"  plain loop: {plain_seconds:.2f} s, {plain_calls} API calls")
-        print(f"  one call (run_requests): {one_seconds:.2f} s, {one_calls} API calls")
-        ok.append(check("one-call vs plain loop", one_seconds / plain_seconds, "<=", 0.5))
-        ok.append(check("one-call API calls vs plain loop", one_calls / plain_calls, "<=", 1.0))
+        echo_items = [f"item {i}" for i in range(args.items)]
+        timed(configuration, one_call, "echo", echo_items[:500])  # warm up the server's workers and caches
+        timed(configuration, one_call, "worker", [WORK_ITEM.format(i) for i in range(50)])
+        fast = compare(configuration, "echo", echo_items, args.fast_rounds)
+        print(f"fast: {args.items:,} echo items, {args.fast_rounds} rounds:")
+        describe("plain loop", fast["plain_loop"])
+        describe("one call", fast["one_call"])
+        plain_best = min(r.seconds for r in fast["plain_loop"])
+        one_best = min(r.seconds for r in fast["one_call"])
+        ok.append(check("fast: one-call wall vs plain loop (best of rounds)", one_best / plain_best, "<=", 1.0))
+        print(
+            f"fast: API calls (floor {floor}): plain loop {min(r.calls for r in fast['plain_loop'])}, "
+            f"one call {min(r.calls for r in fast['one_call'])}"
+        )
+
+        work_items = [WORK_ITEM.format(i) for i in range(args.items)]
+        slow = compare(configuration, "worker", work_items, args.rounds)
+        print(f"slow: {args.items:,} items of ~4 ms on {SLOW_INSTANCES} instances, {args.rounds} rounds:")
+        describe("plain loop", slow["plain_loop"])
+        describe("one call", slow["one_call"])
+        plain_calls = statistics.median(r.calls for r in slow["plain_loop"])
+        one_calls = statistics.median(r.calls for r in slow["one_call"])
+        print(
+            f"slow: API calls, median (floor {floor}): plain loop {plain_calls:.0f} ({plain_calls / floor:.2f}x the "
+            f"floor), one call {one_calls:.0f} ({one_calls / floor:.2f}x the floor)"
+        )
+        ok.append(check("slow: one-call API calls vs plain loop", one_calls / plain_calls, "<=", 0.5))
+        plain_delay = statistics.median(r.delay for r in slow["plain_loop"])
+        print(
+            f"slow: delay from the last completion to holding every record, median (floor 0 s): plain loop "
+            f"{plain_delay:.2f} s"
+        )
+        one_delay = statistics.median(r.delay for r in slow["one_call"])
+        ok.append(check("slow: one-call delay after the last completion", one_delay, "<=", 0.25, unit=" s"))
+        busiest = max(r.busiest_minute for r in slow["one_call"])
+        ok.append(
+            check(
+                "slow: one-call calls in its busiest minute", busiest, "<=", DEFAULT_CALLS_PER_MINUTE, unit="", digits=0
+            )
+        )
 
         rss = peak_rss(configuration, args.rss_items)
         items_mib = args.rss_items * len(RSS_ITEM) / 2**20

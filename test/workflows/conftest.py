@@ -28,6 +28,7 @@ def workflow_config() -> Dict[str, Any]:
             "versions": [{"name": "v1"}, {"name": "v2"}],
         },
         {"name": "sleeper", "path": str(PACKAGES / "sleeper"), "instances": 2},
+        {"name": "sleeper-many", "path": str(PACKAGES / "sleeper"), "instances": 2},
     ]
     return config
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import ubiops
+from ubiops.exceptions import UbiOpsException
 from ubiops.models import DeploymentRequestDetail
 from ubiops.utils import (
     Backoff,
@@ -65,8 +66,9 @@ def test_pace_holds_every_call_back_after_a_rate_limit():
 
 
 def test_pace_checks_its_values():
-    with pytest.raises(ValueError, match="`calls_per_minute` must be an int >= 1 or None, got 0"):
+    with pytest.raises(ValueError, match="`calls_per_minute` must be an int >= 1 or None, got 0") as raised:
         Pace(calls_per_minute=0)
+    assert isinstance(raised.value, UbiOpsException)  # one `except UbiOpsException` catches every ubiops error
     with pytest.raises(ValueError, match="`max_rate_limited`"):
         Pace(max_rate_limited=-1)
 

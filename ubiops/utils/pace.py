@@ -8,7 +8,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Iterator, Optional, TypeVar
 
 from ubiops._frozen import Frozen
-from ubiops.exceptions import TooManyRequestsException
+from ubiops.exceptions import ApiValueError, TooManyRequestsException
 
 __all__ = ["Pace", "Backoff", "Deadline", "DEFAULT_CALLS_PER_MINUTE", "default_pace"]
 
@@ -41,9 +41,9 @@ class Pace:
         if calls_per_minute is not None and (
             isinstance(calls_per_minute, bool) or not isinstance(calls_per_minute, int) or calls_per_minute < 1
         ):
-            raise ValueError(f"Pace: `calls_per_minute` must be an int >= 1 or None, got {calls_per_minute!r}")
+            raise ApiValueError(f"Pace: `calls_per_minute` must be an int >= 1 or None, got {calls_per_minute!r}")
         if isinstance(max_rate_limited, bool) or not isinstance(max_rate_limited, int) or max_rate_limited < 0:
-            raise ValueError(f"Pace: `max_rate_limited` must be an int >= 0, got {max_rate_limited!r}")
+            raise ApiValueError(f"Pace: `max_rate_limited` must be an int >= 0, got {max_rate_limited!r}")
         self.calls_per_minute = calls_per_minute
         self.max_rate_limited = max_rate_limited
         self._starts: Deque[float] = deque()
@@ -125,11 +125,11 @@ class Backoff(Frozen):
     def __init__(self, first: float = 0.1, factor: float = 1.6, cap: float = 10.0, jitter: float = 0.2) -> None:
         for name, value, low in (("first", first, 0.0), ("factor", factor, 1.0), ("cap", cap, 0.0)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
-                raise ValueError(f"Backoff: `{name}` must be a number >= {low}, got {value!r}")
+                raise ApiValueError(f"Backoff: `{name}` must be a number >= {low}, got {value!r}")
         if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < 1:
-            raise ValueError(f"Backoff: `jitter` must be a number from 0 up to (not including) 1, got {jitter!r}")
+            raise ApiValueError(f"Backoff: `jitter` must be a number from 0 up to (not including) 1, got {jitter!r}")
         if cap < first:
-            raise ValueError(f"Backoff: `cap` ({cap}) must be >= `first` ({first})")
+            raise ApiValueError(f"Backoff: `cap` ({cap}) must be >= `first` ({first})")
         self._freeze(first=float(first), factor=float(factor), cap=float(cap), jitter=float(jitter))
 
     def delays(self) -> Iterator[float]:
@@ -154,7 +154,7 @@ class Deadline:
         if max_wait is not None and (
             isinstance(max_wait, bool) or not isinstance(max_wait, (int, float)) or not max_wait >= 0
         ):
-            raise ValueError(f"`max_wait` must be a number of seconds >= 0 or None, got {max_wait!r}")
+            raise ApiValueError(f"`max_wait` must be a number of seconds >= 0 or None, got {max_wait!r}")
         self.max_wait = max_wait
         self._end = None if max_wait is None else time.monotonic() + max_wait
 

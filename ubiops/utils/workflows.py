@@ -2,7 +2,6 @@
 
 import itertools
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -29,6 +28,10 @@ __all__ = ["wait_for_request", "submit_requests", "collect_requests", "run_reque
 DEFAULT_BACKOFF = Backoff()
 #: Batch calls in flight at once.
 DEFAULT_CONCURRENCY = 4
+#: The shortest wait between collect calls that the completion rate may ask for, in seconds.
+MIN_WAIT = 0.01
+#: Once the last unfinished requests fit in two collects, poll each time about this many more should be final.
+TAIL_STEP = 50
 
 
 def wait_for_request(
@@ -360,8 +363,10 @@ class _Collector:
         self.statuses: List[Optional[str]] = []
         self.unfinished: Deque[int] = deque()
         self.finished = self.failed = 0
-        self.last_call = time.monotonic()
+        #: The server's ``time_completed`` (epoch seconds) of the latest final records, for the completion rate.
+        self.completions: Deque[float] = deque(maxlen=MAX_ITEMS)
         self.closed = False
+        self.ended = threading.Event()
         self.error: Optional[BaseException] = None
         self.cond = threading.Condition()
 
@@ -378,6 +383,7 @@ class _Collector:
         with self.cond:
             self.closed, self.error = True, error
             self.cond.notify()
+        self.ended.set()
 
     def final_records(self) -> List[DeploymentRequestDetail]:
         return self.records  # type: ignore[return-value]  # all set once run() returned
@@ -395,12 +401,12 @@ class _Collector:
 
     def run(self) -> None:
         backoff, delay = self.backoff, 0.0
+        finished_before = 0  # at the end of the last wait
         while True:
             chunk = self._next_chunk()
             if not chunk:
                 return
             ids = [self.ids[position] for position in chunk]
-            called = time.monotonic()
             by_id = {r.id: r for r in self.target.call(self.pace, "deployment_requests_batch_get", data=ids)}
             still: List[int] = []
             for position, request_id in zip(chunk, ids):
@@ -411,26 +417,43 @@ class _Collector:
                 if record.status in FINAL_STATUSES:
                     self.records[position] = record
                     self.failed += record.status != "completed"
+                    if record.time_completed is not None:
+                        self.completions.append(record.time_completed.timestamp())
                 else:
                     still.append(position)
-            newly_final = len(chunk) - len(still)
-            self.finished += newly_final
+            self.finished += len(chunk) - len(still)
             with self.cond:
                 self.unfinished.extendleft(reversed(still))
+                # near the end a wait for a full chunk may run past the last completion: poll in smaller steps
+                end = self.closed and len(self.unfinished) <= 2 * MAX_ITEMS
+                ahead = min(TAIL_STEP, len(self.unfinished)) if end else MAX_ITEMS
             self.on_progress(self.finished, failed=self.failed)
             if not still:
-                delay = 0.0
                 continue  # the next chunk at once: it may well be final too
             if self.deadline.expired():
                 raise self._timeout()
+            rate = self._completion_rate()
             grown = min(backoff.cap, max(backoff.first, delay * backoff.factor))
-            if newly_final:  # about when the rest should be done at the rate just seen, but never a sudden leap
-                rate = newly_final / max(called - self.last_call, 1e-3)
-                delay = max(backoff.first, min(len(still) / rate, grown))
-            else:
-                delay = grown
-            self.last_call = called
-            self.deadline.sleep(backoff.spread(delay))
+            if self.finished > finished_before and rate:  # progress since the last wait: when the next `ahead`
+                delay = max(MIN_WAIT, min(ahead / rate, grown))  # should be done at the rate seen, no sudden leap
+            else:  # no progress, or no rate yet: wait longer each time
+                delay = backoff.spread(grown)
+            self._sleep(delay)
+            finished_before = self.finished
+
+    def _completion_rate(self) -> Optional[float]:
+        """Requests a second, from the server's ``time_completed`` of the last final records seen."""
+        if len(self.completions) < 2:
+            return None
+        span = max(self.completions) - min(self.completions)
+        return (len(self.completions) - 1) / span if span > 0 else None
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` (not past the deadline); the end of the submission cuts it short."""
+        if not self.ended.is_set():
+            self.ended.wait(min(seconds, self.deadline.remaining()))
+        else:
+            self.deadline.sleep(seconds)
 
     def _timeout(self) -> WaitTimeoutError:
         with self.cond:
