@@ -95,7 +95,9 @@ def test_a_worker_that_closes_its_pipe_fails_its_request_at_once(servers: Server
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers, tmp_path: Path) -> None:
-    """A replacement instance's __init__ takes 6 s, the batch timeout is 4 s (a server for tests: min_timeout=1).
+    """A replacement instance's __init__ takes 7 s; the first request's timeout is 4 s, the second's 6 s (a server
+    for tests: min_timeout=1; less than the load, so an instance loaded anew for it would time it out too, and
+    together more than the load plus a few seconds for starting the process on a busy machine).
     The first request times out while the instance loads; the instance used to be killed for that and a new one
     started loading from scratch, so every later request timed out too and the package never became ready. Now a
     deadline (or a cancel) while loading ends only the request: the instance goes on loading and the next request
@@ -108,9 +110,10 @@ def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers,
     )
     http = http_for(server)
     assert http.direct("tool", f"pid:{pid_file}").json()["status"] == "completed"
-    sleep_file.write_text("6")  # longer than one timeout, shorter than two: the second request's run sees it ready
+    sleep_file.write_text("7")
     os.kill(int(pid_file.read_text()), signal.SIGKILL)
-    first, second = http.batch("tool", ["first", "second"], timeout=4)
+    [first] = http.batch("tool", ["first"], timeout=4)
+    [second] = http.batch("tool", ["second"], timeout=6)
     records = http.wait_all("tool", [first, second], timeout=40)
     assert records[first]["status"] == "failed", records[first]
     assert records[second]["status"] == "completed", records[second]
