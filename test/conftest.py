@@ -1,6 +1,5 @@
-"""Makes helpers that live in test/ (recording_server) importable from every test directory; for pytest-xdist
-(pytest.ini runs the suite in several processes, `--dist loadgroup`), keeps each file whose tests share a module
-fixture in one process, and sums the reliability suite's tally over the processes."""
+"""Makes helpers that live in test/ (recording_server) importable from every test directory, and sums the
+reliability suite's tally over pytest-xdist's workers (pytest.ini runs the suite in several processes)."""
 
 import sys
 from pathlib import Path
@@ -10,22 +9,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-
-#: Fixture scopes that tie a file's tests to one process: the fixture is made once there, not once per process.
-SHARED_SCOPES = {"module", "package", "class"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
-    """The tests of a file that uses a module (or class) fixture run in one process, one after the other, as without
-    xdist (`xdist_group`, named after the file); every other test goes wherever a process is free."""
-    for item in items:
-        fixtures = getattr(item, "_fixtureinfo", None)
-        definitions = fixtures.name2fixturedefs.values() if fixtures is not None else ()
-        if any(d.scope in SHARED_SCOPES for defs in definitions for d in defs):
-            group = item.path.relative_to(HERE).with_suffix("").as_posix()
-            item.add_marker(pytest.mark.xdist_group(group))
-
 
 #: The tallies the workers handed over (test/reliability/conftest.py), when the suite ran under pytest-xdist.
 _WORKER_TALLIES: List[Dict[str, int]] = []
