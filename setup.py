@@ -15,7 +15,7 @@ EXTRAS = {
 EXTRAS["lint"] = ["ruff>=0.5", "mypy>=1.8", "types-python-dateutil", "types-PyYAML"]
 EXTRAS["test"] = sorted(
     set(EXTRAS["local"] + EXTRAS["progress"] + EXTRAS["lint"])
-    | {"pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "psutil>=5", "trustme>=1.0", "playwright>=1.40"}
+    | {"pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3.2", "hypothesis>=6", "psutil>=5", "trustme>=1.0", "playwright>=1.40"}
 )
 
 setup(

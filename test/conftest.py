@@ -1,6 +1,34 @@
-"""Makes helpers that live in test/ (recording_server) importable from every test directory."""
+"""Makes helpers that live in test/ (recording_server) importable from every test directory, and sums the
+reliability suite's tally over pytest-xdist's workers (pytest.ini runs the suite in several processes)."""
 
 import sys
 from pathlib import Path
+from typing import Any, Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+#: The tallies the workers handed over (test/reliability/conftest.py), when the suite ran under pytest-xdist.
+_WORKER_TALLIES: List[Dict[str, int]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    tally = getattr(node, "workeroutput", {}).get("reliability_tally")
+    if tally:
+        _WORKER_TALLIES.append(tally)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Under pytest-xdist the controller prints the reliability line, summed over the workers (without xdist,
+    test/reliability/conftest.py prints it)."""
+    if not _WORKER_TALLIES:
+        return
+    sys.path.insert(0, str(HERE / "reliability"))
+    from reliability_support import Tally
+
+    total = Tally(**{name: sum(t.get(name, 0) for t in _WORKER_TALLIES) for name in _WORKER_TALLIES[0]})
+    if total.calls_under_faults or total.fuzz_cases or total.requests_checked:
+        terminalreporter.write_line(total.line())

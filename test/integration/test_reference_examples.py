@@ -10,6 +10,8 @@ Two facts of the reference are handled openly rather than hidden:
   as the real API would refuse it with a 400. Those scripts must fail exactly that way.
 """
 
+import contextlib
+import json
 import os
 import re
 import subprocess
@@ -17,7 +19,7 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, NamedTuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import pytest
 from recording_server import RecordingServer
@@ -61,27 +63,74 @@ class Outcome(NamedTuple):
     script: str
 
 
+def _script_and_environment(example: Example, server: RecordingServer) -> Tuple[str, Dict[str, str]]:
+    script = example.code
+    if example.variant == "parameters":
+        assert script.count(HOST_LINE) == 1
+        script = script.replace(HOST_LINE, f'configuration.host = "{server.url}"')
+    environment = {
+        **os.environ,
+        "UBIOPS_API_HOST": server.url,
+        "UBIOPS_API_TOKEN": TOKEN,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    return script, environment
+
+
 def _run(example: Example) -> Outcome:
+    """One script as `python -c` in a fresh interpreter (where os.fork is missing)."""
     with RecordingServer() as server:
-        script = example.code
-        if example.variant == "parameters":
-            assert script.count(HOST_LINE) == 1
-            script = script.replace(HOST_LINE, f'configuration.host = "{server.url}"')
-        environment = {
-            **os.environ,
-            "UBIOPS_API_HOST": server.url,
-            "UBIOPS_API_TOKEN": TOKEN,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        }
+        script, environment = _script_and_environment(example, server)
         done = subprocess.run(
             [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60
         )
         return Outcome(done.returncode, done.stdout, done.stderr, list(server.requests), script)
 
 
+def _run_forked(examples: List[Example], folder: Path) -> List[Outcome]:
+    """Every script at once, each in a process forked from one that imported ubiops (reference_runner.py), each
+    against a recording server of its own."""
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(RecordingServer()) for _ in examples]
+        jobs = []
+        for index, (example, server) in enumerate(zip(examples, servers)):
+            script, environment = _script_and_environment(example, server)
+            jobs.append(
+                {
+                    "code": script,
+                    "env": environment,
+                    "stdout": str(folder / f"{index}.out"),
+                    "stderr": str(folder / f"{index}.err"),
+                }
+            )
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("reference_runner.py"))],
+            input=json.dumps(jobs),
+            env=jobs[0]["env"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        codes = json.loads(done.stdout)
+        return [
+            Outcome(
+                code,
+                Path(job["stdout"]).read_text(),
+                Path(job["stderr"]).read_text(),
+                list(server.requests),
+                job["code"],
+            )
+            for code, job, server in zip(codes, jobs, servers)
+        ]
+
+
 @pytest.fixture(scope="module")
-def outcomes():
-    """Every script's outcome; the processes run a few at a time (each spends most of its time importing)."""
+def outcomes(tmp_path_factory):
+    """Every script's outcome: forked from one process that imported ubiops (a fresh interpreter per script spent
+    most of its time importing), or, without os.fork, fresh interpreters a few at a time."""
+    if hasattr(os, "fork"):
+        return dict(enumerate(_run_forked(EXAMPLES, tmp_path_factory.mktemp("reference-scripts"))))
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(range(len(EXAMPLES)), pool.map(_run, EXAMPLES)))
 

@@ -176,6 +176,16 @@ def test_keep_going_serves_the_others_and_fails_the_broken_ones_requests(serve):
     assert "error: deployment srv-broken version v1" in served.stderr()
 
 
+def test_min_timeout_lowers_the_least_request_timeout_for_tests(serve):
+    served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0", "--min-timeout", "1")
+    late = served.http.post("/projects/local/deployments/srv-tool/requests", text="sleep:30", query={"timeout": 1})
+    assert (late.json()["status"], late.json()["timeout"]) == ("failed", 1), late
+    assert served.stop() == 0
+    refused = serve_once("--deployment", str(PACKAGES / "srv_tool"), "--min-timeout", "0")
+    assert refused.returncode == 2
+    assert "min_timeout must be an integer from 1 to 10 seconds, got 0" in refused.stderr
+
+
 def test_the_terminal_shows_api_calls_instances_and_output_with_request_ids(serve):
     served = serve("--deployment", str(PACKAGES / "srv_tool"), "--port", "0")
     assert any(line.startswith("try: curl ") for line in served.lines)

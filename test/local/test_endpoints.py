@@ -8,7 +8,9 @@ from typing import Any, Dict, List
 
 import pytest
 import urllib3
-from local_helpers import LIST_FIELDS, Http, wait_until
+from local_helpers import LIST_FIELDS, Http, http_for, tool_deployment, wait_until
+
+from ubiops.local import LocalServer
 
 D = "/projects/local/deployments"
 ECHO, CALC, TOOL, STRUCT, TYPED = (f"{D}/{name}" for name in ("echo", "calculator", "tool", "structured", "typed"))
@@ -137,6 +139,26 @@ def test_direct_timeout_and_priority_are_checked(http):
         message = error_of(http.post(f"{ECHO}/requests", text="x", query=query), 400)
         assert message.startswith(f"{name}: must be an integer from")
     assert "from 10 to 3600" in error_of(http.post(f"{ECHO}/requests", text="x", query={"timeout": 5}), 400)
+
+
+def test_a_server_for_tests_may_accept_shorter_timeouts(start_server):
+    """LocalServer(min_timeout=N) (`serve --min-timeout N`) lowers the least timeout, for tests that only need a
+    request to time out; the default stays UbiOps's 10 s (test_direct_timeout_and_priority_are_checked)."""
+    http = http_for(start_server({"deployments": [tool_deployment()]}, min_timeout=1))
+    tool = "/projects/local/deployments/tool"
+    (batch,) = http.batch(tool, ["quick"], timeout=1)
+    assert http.wait_status(tool, batch)["status"] == "completed"
+    late = http.post(f"{tool}/requests", text="sleep:30", query={"timeout": 1}).json()
+    assert (late["status"], late["timeout"]) == ("failed", 1), late
+    assert late["error_message"] == "Request exceeded its timeout of 1 seconds"
+    assert "from 1 to 3600" in error_of(http.post(f"{tool}/requests", text="x", query={"timeout": 0}), 400)
+    assert "from 1 to 172800" in error_of(http.post(f"{tool}/requests/batch", text="x", query={"timeout": 0}), 400)
+
+
+@pytest.mark.parametrize("bad", [0, 11, 1.5, True, "1"])
+def test_min_timeout_is_a_whole_number_of_seconds_from_1_to_10(bad):
+    with pytest.raises(ValueError, match="min_timeout must be an integer from 1 to 10 seconds"):
+        LocalServer(min_timeout=bad)
 
 
 # -- batch requests -------------------------------------------------------------------------------------------------

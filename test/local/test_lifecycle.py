@@ -161,7 +161,8 @@ def test_a_failed_requests_traceback_in_its_log_starts_in_the_package(start_serv
 
 @pytest.mark.slow
 def test_timeouts_count_from_the_start_of_processing(start_server, record_file):
-    """Direct and batch requests past their timeout fail; time spent pending does not count."""
+    """Direct and batch requests past their timeout fail; time spent pending does not count. (A server for tests
+    with min_timeout=1: a timeout of 3 s, not the API's least 10 s; the two queued runs take 2 s each.)"""
     config = {
         "deployments": [
             tool_deployment("queue"),
@@ -169,17 +170,18 @@ def test_timeouts_count_from_the_start_of_processing(start_server, record_file):
             tool_deployment("late-batch"),
         ]
     }
-    http = http_for(start_server(config))
+    http = http_for(start_server(config, min_timeout=1))
     queue = "/projects/local/deployments/queue"
-    first, second = http.batch(queue, ["sleep:6", "sleep:5"], timeout=10)
-    late_batch = http.batch("/projects/local/deployments/late-batch", ["sleep:30"], timeout=10)[0]
-    direct = http.post("/projects/local/deployments/late-direct/requests", text="sleep:30", query={"timeout": 10})
+    first, second = http.batch(queue, ["sleep:2", "sleep:2"], timeout=3)
+    late_batch = http.batch("/projects/local/deployments/late-batch", ["sleep:30"], timeout=3)[0]
+    direct = http.post("/projects/local/deployments/late-direct/requests", text="sleep:30", query={"timeout": 3})
     assert direct.json()["status"] == "failed"
-    assert direct.json()["error_message"] == "Request exceeded its timeout of 10 seconds"
+    assert direct.json()["error_message"] == "Request exceeded its timeout of 3 seconds"
     late = http.wait_status("/projects/local/deployments/late-batch", late_batch)
-    assert (late["status"], late["error_message"]) == ("failed", "Request exceeded its timeout of 10 seconds")
+    assert (late["status"], late["error_message"]) == ("failed", "Request exceeded its timeout of 3 seconds")
     records = http.wait_all(queue, [first, second])
     assert [records[i]["status"] for i in (first, second)] == ["completed", "completed"]
+    assert records[second]["time_started"] >= records[first]["time_completed"]  # pending for 2 s, then 2 s: 4 s > 3 s
 
 
 def test_clean_stop_ends_every_direct_caller_and_runs_each_batch_request_once(tmp_path, record_file):

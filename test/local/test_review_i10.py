@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import List
+from typing import Iterable, List
 
 import pytest
 from local_helpers import http_for, wait_until
@@ -44,8 +44,11 @@ def package_with(tmp_path: Path, name: str, code: str) -> Path:
     return folder
 
 
-def threads_named(prefix: str) -> List[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(prefix)]
+def threads_named(prefix: str, besides: Iterable[threading.Thread] = ()) -> List[str]:
+    """Live threads named prefix..., other than `besides` (the threads of servers that other tests of this process
+    share, such as a session fixture's, when pytest-xdist ran them here first)."""
+    known = set(besides)
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefix) and t not in known]
 
 
 @pytest.mark.parametrize("keep_going", [False, True])
@@ -54,6 +57,7 @@ def test_a_stop_while_start_waits_for_a_slow_load_leaves_nothing_serving(tmp_pat
     (with keep_going it bound the port and served with no backend, and started the status writer and the
     dispatchers after they were stopped); without keep_going it blamed the package ("the instance died")."""
     package = package_with(tmp_path, "slow", SLOW_INIT.format(seconds=30, tag="x"))
+    others = threading.enumerate()
     server = LocalServer(
         config={"deployments": [{"name": "slow", "path": str(package)}]},
         data_dir=tmp_path / "data",
@@ -77,7 +81,7 @@ def test_a_stop_while_start_waits_for_a_slow_load_leaves_nothing_serving(tmp_pat
     try:
         assert not server.running
         assert len(outcome) == 1 and type(outcome[0]) is RuntimeError, outcome
-        assert threads_named("dispatch-slow") == [] and threads_named("status-writer") == []
+        assert threads_named("dispatch-slow", others) == [] and threads_named("status-writer", others) == []
     finally:
         server.stop()
 

@@ -3,14 +3,21 @@ environment of their own, built once from PyPI and cached outside the repository
 `$UBIOPS_TEST_PEERS_CACHE` or `~/.cache/ubiops-test-peers`, then `cli-<version>`. Our package has the same import
 name (`ubiops`) as the public client, so the two can never share an environment."""
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; two builds at once still end with one of them (see build_venv)
+    fcntl = None  # type: ignore[assignment]
 
 CLI_VERSION = "2.32.0"
 #: what pip prints when it cannot reach the package index (then the tests skip; any other failure fails)
@@ -70,13 +77,25 @@ def build_venv(target: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def build_lock(target: Path) -> Iterator[None]:
+    """Held while one process checks and builds the environment: pytest-xdist's workers (or two runs) each have this
+    session fixture, and the second waits for the first's build instead of building it again beside it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(f"{target.name}.lock"), "w") as lock_file:
+        if fcntl is not None:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
+
+
 @pytest.fixture(scope="session")
 def peers_python() -> Path:
     """The Python of the cached environment with ubiops-cli (and the public ubiops) installed."""
     target = cache_root() / f"cli-{CLI_VERSION}"
-    if not (target / "complete").exists() or not venv_python(target).exists():
-        shutil.rmtree(target, ignore_errors=True)
-        build_venv(target)
+    with build_lock(target):
+        if not (target / "complete").exists() or not venv_python(target).exists():
+            shutil.rmtree(target, ignore_errors=True)
+            build_venv(target)
     python = venv_python(target)
     check = subprocess.run(
         [str(python), "-c", "import ubiops, ubiops_cli; print(ubiops.__file__)"],

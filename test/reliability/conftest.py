@@ -1,6 +1,7 @@
 """Fixtures of the reliability suite: a local server, a TLS fault proxy in front of it, clients on both sides, a
 ledger that counts on the server what creates under faults really made, and the tally printed at the end."""
 
+import dataclasses
 import ssl
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,6 +18,13 @@ from ubiops.local import LocalServer, default_config
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if TALLY.calls_under_faults or TALLY.fuzz_cases or TALLY.requests_checked:
         terminalreporter.write_line(TALLY.line())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its tally to the controller, which prints the sum (test/conftest.py)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability_tally"] = dataclasses.asdict(TALLY)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from ubiops.local import LocalServer, default_config
+from ubiops.local import LocalServer, default_config, http_handler
 
 ECHO = "/v2.1/projects/local/deployments/echo/requests"
 
@@ -189,8 +189,14 @@ def _closed_after(sock: socket.socket, send: List[bytes], pause: float, limit: f
     return time.monotonic() - start, received
 
 
-def test_silent_and_trickling_clients_are_cut_off(local):
-    """Idle: 5 s; headers: 10 s from the first byte; body: 20 s plus 1 s per 64 KiB. Generous bounds."""
+def test_silent_and_trickling_clients_are_cut_off(local, monkeypatch):
+    """Idle: 5 s; headers: 10 s from the first byte; body: 20 s plus 1 s per 64 KiB. Here the same cut-offs with
+    those times shortened to 1, 2 and 3 s (the server runs in this process), so the test does not wait 20 s for
+    them; the bounds are generous."""
+    assert (http_handler.KEEP_ALIVE_TIMEOUT, http_handler.HEADER_TIMEOUT, http_handler.BODY_TIMEOUT) == (5, 10, 20)
+    monkeypatch.setattr(http_handler, "KEEP_ALIVE_TIMEOUT", 1.0)
+    monkeypatch.setattr(http_handler, "HEADER_TIMEOUT", 2.0)
+    monkeypatch.setattr(http_handler, "BODY_TIMEOUT", 3.0)
     body_head = post(local, "Content-Length: 1000\r\n", b"")
     cases = {
         "silent": [],
@@ -201,14 +207,14 @@ def test_silent_and_trickling_clients_are_cut_off(local):
 
     def run(name: str) -> None:
         with socket.create_connection(("127.0.0.1", local.port), timeout=10) as sock:
-            results[name] = _closed_after(sock, cases[name], pause=0.5, limit=45)
+            results[name] = _closed_after(sock, cases[name], pause=0.1, limit=30)
 
     threads = [threading.Thread(target=run, args=(name,)) for name in cases]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results["silent"][0] < 15 and results["silent"][1] == b""
-    assert results["headers"][0] < 25
+    assert 0.9 < results["silent"][0] < 6 and results["silent"][1] == b""
+    assert 1.9 < results["headers"][0] < 9
     elapsed, answer = results["body"]
-    assert elapsed < 40 and answer.startswith(b"HTTP/1.1 408 "), answer
+    assert 2.9 < elapsed < 12 and answer.startswith(b"HTTP/1.1 408 "), answer

@@ -232,15 +232,15 @@ def test_garbage_on_the_worker_pipe_in_a_batch_does_not_hang_the_version(servers
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_a_direct_timeout_counts_while_waiting_for_an_instance(servers: Servers) -> None:
-    """Finding 3c (a version never hangs): with the one instance busy for 40 s, a direct request with timeout=10
-    fails with a timeout message within ~25 s, not after the 40 s run."""
-    server = servers.start(config(deployment("tool", instances=1)), stop_grace=0.5)
+    """Finding 3c (a version never hangs): with the one instance busy for 40 s, a direct request with timeout=2 (a
+    server for tests: min_timeout=1) fails with a timeout message within ~17 s, not after the 40 s run."""
+    server = servers.start(config(deployment("tool", instances=1)), stop_grace=0.5, min_timeout=1)
     http = http_for(server)
     [busy] = http.batch("tool", ["sleep:40"])
     http.wait_status("tool", busy, ("processing",), timeout=20)
     started = time.monotonic()
-    reply = http.direct("tool", "hello", timeout=10, read=30)
-    assert time.monotonic() - started < 25
+    reply = http.direct("tool", "hello", timeout=2, read=30)
+    assert time.monotonic() - started < 17
     assert reply.status == 200, reply
     body = reply.json()
     assert body["status"] == "failed", body

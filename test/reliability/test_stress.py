@@ -104,11 +104,14 @@ class Client(threading.Thread):
             time.sleep(self.rng.uniform(0.002, 0.02))
 
 
-def killer(stop: threading.Event, killed: List[int]) -> None:
+def killer(stop: threading.Event, killed: List[int], others: Set[int], restarting: threading.Event) -> None:
+    """SIGKILLs one of the test server's workers every ~1 s: not the `others` (workers of servers that other tests of
+    this process share, under pytest-xdist), and not while the server restarts (a worker killed while the start
+    waits for it to load fails the start, as it should)."""
     rng = random.Random(99)
     while not stop.wait(rng.uniform(0.7, 1.3)):
-        pids = worker_pids()
-        if pids:
+        pids = [pid for pid in worker_pids() if pid not in others]
+        if pids and not restarting.is_set():
             pid = rng.choice(pids)
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -136,21 +139,24 @@ def test_stress_with_worker_kills_and_a_restart(tmp_path: Path, tally: Tally) ->
     record = tmp_path / "runs.txt"
     cfg = config(deployment(DEPLOYMENT, "stress_echo", instances=2, environment_variables={"RECORD_FILE": str(record)}))
     servers = Servers(tmp_path)
+    others = set(worker_pids())
+    stop_clients, stop_killer, restarting = threading.Event(), threading.Event(), threading.Event()
     try:
         server = servers.start(cfg, token=TOKEN)
         url, port = server.url, server.port
-        stop_clients, stop_killer = threading.Event(), threading.Event()
         clients = [Client(n, url, stop_clients) for n in range(THREADS)]
         killed: List[int] = []
-        kill_thread = threading.Thread(target=killer, args=(stop_killer, killed), daemon=True)
+        kill_thread = threading.Thread(target=killer, args=(stop_killer, killed, others, restarting), daemon=True)
         for client in clients:
             client.start()
         kill_thread.start()
         begin = time.monotonic()
         time.sleep(RUN_SECONDS * 0.4)
+        restarting.set()
         server.stop()
         time.sleep(0.3)
         server = servers.start(cfg, token=TOKEN, port=port)
+        restarting.clear()
         time.sleep(max(0.0, begin + RUN_SECONDS - time.monotonic()))
         stop_clients.set()
         for client in clients:
@@ -201,8 +207,10 @@ def test_stress_with_worker_kills_and_a_restart(tmp_path: Path, tally: Tally) ->
         assert len(killed) >= 3, killed
         assert not duplicates, f"{len(duplicates)} requests ran more than once, e.g. {list(duplicates.items())[:3]}"
     finally:
+        stop_killer.set()  # also after a failure: a killer left running would kill the workers of later tests
+        stop_clients.set()
         servers.close()
     deadline = time.monotonic() + 10
-    while worker_pids() and time.monotonic() < deadline:
+    while set(worker_pids()) - others and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert worker_pids() == [], "worker processes outlived the server"
+    assert set(worker_pids()) - others == set(), "worker processes outlived the server"

@@ -37,7 +37,7 @@ def workflow_config() -> Dict[str, Any]:
 def server() -> Iterator[Any]:
     from ubiops.local import LocalServer
 
-    with LocalServer(config=workflow_config()) as local_server:
+    with LocalServer(config=workflow_config(), min_timeout=1) as local_server:  # a timeout test need not wait 10 s
         yield local_server
 
 

@@ -135,13 +135,17 @@ def test_waiting_on_a_cancelled_request(core_api, pace):
         wait_for_request(core_api, PROJECT, "sleeper", request_id, pace=pace, raise_on_failure=True)
 
 
-@pytest.mark.slow
-def test_waiting_on_a_request_that_runs_past_its_timeout(core_api, pace):
-    request_id = core_api.batch_deployment_requests_create(PROJECT, "sleeper", ["60"], timeout=10)[0].id
+def test_waiting_on_a_request_that_runs_past_its_timeout(server, core_api, pace):
+    """A timeout of 1 s (the server is one for tests, min_timeout=1; the client would check the API's least 10 s)."""
+    configuration = server.configuration()
+    configuration.client_side_validation = False
+    with ubiops.ApiClient(configuration) as api_client:
+        created = ubiops.CoreApi(api_client).batch_deployment_requests_create(PROJECT, "sleeper", ["60"], timeout=1)
+    request_id = created[0].id
     with pytest.raises(RequestFailedError) as caught:
         wait_for_request(core_api, PROJECT, "sleeper", request_id, pace=pace, raise_on_failure=True, max_wait=60)
     assert caught.value.request_id == request_id
-    assert caught.value.error_message == "Request exceeded its timeout of 10 seconds"
+    assert caught.value.error_message == "Request exceeded its timeout of 1 seconds"
 
 
 def test_collect_keeps_the_order_given_with_repeated_ids_and_a_version(core_api, pace):

@@ -31,7 +31,7 @@ from ubiops.local.records import (
     list_record,
 )
 from ubiops.local.store import StoredRequest
-from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError
+from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, with_minimum
 
 if TYPE_CHECKING:
     from ubiops.local.web_routes import WebView
@@ -337,7 +337,7 @@ class App:
             raise ApiError(400, "data: the request body is empty; send the request data")
         return {
             "body": body,
-            "timeout": query_int(request, "timeout", bounds),
+            "timeout": query_int(request, "timeout", with_minimum(bounds, self.backend.min_timeout)),
             "priority": query_int(request, "priority", (0, 1, 1)),
         }
 

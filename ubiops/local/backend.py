@@ -33,6 +33,7 @@ from ubiops.local.scheduler import Lane, QueueEntry, now_us, runtime_context
 from ubiops.local.store import FINAL_STATUSES, Scope, Store, StoredRequest
 from ubiops.local.ticket import Ticket
 from ubiops.local.validation import (
+    MIN_TIMEOUT,
     STATUSES,
     ApiError,
     Body,
@@ -73,13 +74,16 @@ class Backend:
         pythons: Optional[Mapping[Tuple[str, str], str]] = None,
         broken: Optional[Mapping[Tuple[str, str], str]] = None,
         build_environments: bool = True,
+        min_timeout: int = MIN_TIMEOUT,
     ) -> None:
         """pythons: the interpreter of each (deployment, version) (environments.prepare); else the server's.
         broken: why a (deployment, version) cannot run at all (its environment could not be built): each of its
-        requests fails with that. build_environments: as LocalServer's, for a reload after requirements.txt changed."""
+        requests fails with that. build_environments: as LocalServer's, for a reload after requirements.txt changed.
+        min_timeout: the least request timeout the API accepts (as LocalServer's; the HTTP layer checks it)."""
         self.config = config
         self.keep_going = keep_going
         self.build_environments = build_environments
+        self.min_timeout = min_timeout
         self.store = store
         self._lock = threading.Lock()
         self._writer = StatusWriter(store, self._notify)

@@ -19,6 +19,7 @@ from ubiops.local.config import ConfigError
 from ubiops.local.http_connections import DEFAULT_MAX_CONNECTIONS
 from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
 from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE
+from ubiops.local.validation import MIN_TIMEOUT
 
 TOKEN_VARIABLE = "UBIOPS_LOCAL_TOKEN"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -165,6 +166,14 @@ def _limit_options(serve: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_MAX_OUTPUT_SIZE})",
     )
     serve.add_argument(
+        "--min-timeout",
+        metavar="SECONDS",
+        type=int,
+        default=MIN_TIMEOUT,
+        help="for tests only: the least request timeout the API accepts, 1 to 10 "
+        f"(default {MIN_TIMEOUT}, as UbiOps), so that a test of a timeout need not wait {MIN_TIMEOUT} s",
+    )
+    serve.add_argument(
         "--max-log-size",
         metavar="BYTES",
         type=int,
@@ -221,6 +230,7 @@ def serve(args: argparse.Namespace) -> int:
             reload=args.reload,
             build_environments=not args.no_build,
             ui=not args.no_ui,
+            min_timeout=args.min_timeout,
         )
     except (ConfigError, ValueError) as exc:
         print(f"ubiops-local: error: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ from ubiops.local.logfile import DEFAULT_MAX_LOG_SIZE
 from ubiops.local.reload import PackageWatcher
 from ubiops.local.runtime import DEFAULT_MAX_OUTPUT_SIZE, DeploymentStartError
 from ubiops.local.store import Store
+from ubiops.local.validation import MIN_TIMEOUT
 from ubiops.local.web_routes import WebView
 
 logger = logging.getLogger("ubiops.local")
@@ -69,7 +70,9 @@ class LocalServer:
     version before it serves it: a package that cannot load raises DeploymentStartError, naming the file and line,
     unless keep_going, which serves the rest and fails that version's requests with the load error. reload: a
     change to a package's files reloads the versions served from it (see reload.py and Runtime.reload). ui: serve
-    the web view at / (web_url opens it; docs/WebView.md).
+    the web view at / (web_url opens it; docs/WebView.md). min_timeout: for tests only, the least `timeout` a
+    request may ask for, in seconds (1 to 10; UbiOps's is 10), so that a test that only needs a request to time out
+    does not wait 10 s for it. The client checks 10 too: such a test turns its client_side_validation off.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class LocalServer:
         reload: bool = False,
         build_environments: bool = True,
         ui: bool = True,
+        min_timeout: int = MIN_TIMEOUT,
     ) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be a non-empty string without whitespace")
@@ -103,6 +107,8 @@ class LocalServer:
         _positive_int("max_log_size", max_log_size)
         if isinstance(stop_grace, bool) or not isinstance(stop_grace, (int, float)) or not 0 <= stop_grace < 1e6:
             raise ValueError(f"stop_grace must be a number of seconds >= 0, got {stop_grace!r}")
+        if isinstance(min_timeout, bool) or not isinstance(min_timeout, int) or not 1 <= min_timeout <= MIN_TIMEOUT:
+            raise ValueError(f"min_timeout must be an integer from 1 to {MIN_TIMEOUT} seconds, got {min_timeout!r}")
         if (certfile is None) != (keyfile is None):
             raise ValueError("certfile and keyfile go together: give both for TLS, or neither")
         self.config: ServerConfig = load_config(
@@ -122,6 +128,7 @@ class LocalServer:
         self._watcher: Optional[PackageWatcher] = None
         self.build_environments = build_environments
         self.ui = ui
+        self.min_timeout = min_timeout
         self._tls_files = (certfile, keyfile)
         self._token_given = token is not None
         self._temporary = data_dir is None
@@ -286,6 +293,7 @@ class LocalServer:
                 pythons=pythons,
                 broken={(deployment, version): error for deployment, version, _path, error in problems},
                 build_environments=self.build_environments,
+                min_timeout=self.min_timeout,
             )
             self._backend = backend
             backend.start()

@@ -3,15 +3,16 @@ and what text can be stored. Every violation is an ApiError carrying its HTTP st
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ubiops.local._worker import cap_text
 from ubiops.local.config import DeploymentConfig, Field
 
 MAX_ITEMS = 250  #: items per batch create, ids per collect/cancel/delete
 MAX_DEPTH = 100  #: levels of lists and objects in structured input
-DIRECT_TIMEOUT = (10, 3600, 300)  #: (minimum, maximum, default) seconds
-BATCH_TIMEOUT = (10, 172800, 14400)
+MIN_TIMEOUT = 10  #: the API's least request timeout in seconds (LocalServer's min_timeout lowers it, for tests)
+DIRECT_TIMEOUT = (MIN_TIMEOUT, 3600, 300)  #: (minimum, maximum, default) seconds
+BATCH_TIMEOUT = (MIN_TIMEOUT, 172800, 14400)
 STATUSES = ("pending", "processing", "completed", "failed", "cancelled", "cancelled_pending")
 
 #: A JSON value as parsed from a request body, or the text of a text/plain body.
@@ -32,6 +33,11 @@ class TextBody:
     """A text/plain request body: the string itself, as opposed to a JSON value."""
 
     text: str
+
+
+def with_minimum(bounds: Tuple[int, int, int], minimum: int) -> Tuple[int, int, int]:
+    """(minimum, maximum, default) bounds with another minimum: a server started with a lower min_timeout."""
+    return (minimum, bounds[1], bounds[2])
 
 
 def stored_size(value: Any, text: str) -> int:
