@@ -110,7 +110,10 @@ def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers,
     http = http_for(server)
     assert http.direct("tool", f"pid:{pid_file}").json()["status"] == "completed"
     sleep_file.write_text("7")
-    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGKILL)
+    # dead before the batch comes (else the chunk may go to it, and the run it dies in loads anew for the second)
+    wait_until(lambda: psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
     first, second = http.batch("tool", ["first", "second"], timeout=6)
     records = http.wait_all("tool", [first, second], timeout=40)
     assert records[first]["status"] == "failed", records[first]
