@@ -139,7 +139,7 @@ def test_deployment_output_goes_to_its_log_file(start_server, record_file):
     assert http_for(server).post(f"{TOOL}/requests", text="print:hello log").json()["status"] == "completed"
     log = server.data_dir / "logs" / "tool.log"
     # the log pumps copy each pipe in a thread of their own: a line may land just after the answer
-    wait_until(lambda: "stdout: hello log" in log.read_text() and "stderr: hello log" in log.read_text(), timeout=10)
+    wait_until(lambda: {"stdout: hello log", "stderr: hello log"} <= set(_texts(log)), timeout=10)
 
 
 def test_a_failed_requests_traceback_in_its_log_starts_in_the_package(start_server, record_file):
@@ -147,13 +147,8 @@ def test_a_failed_requests_traceback_in_its_log_starts_in_the_package(start_serv
     failed = http_for(server).post(f"{TOOL}/requests", text="raise:bad thing").json()
     assert failed["status"] == "failed"
     log = server.data_dir / "logs" / "tool.log"
-    lines = wait_until(
-        lambda: (
-            [line for line in log.read_text().splitlines() if failed["id"] in line and "ValueError: bad thing" in line]
-            and log.read_text().splitlines()
-        )
-    )
-    mine = [line for line in lines if failed["id"] in line]
+    wait_until(lambda: any(failed["id"] in line and "ValueError: bad thing" in line for line in _lines(log)))
+    mine = [line for line in _lines(log) if failed["id"] in line]
     text = "\n".join(mine)
     assert "Traceback (most recent call last):" in text and "srv_tool/deployment.py" in text
     assert "_worker.py" not in text  # the server's own frames only hide where the error is
@@ -228,3 +223,13 @@ def test_requests_of_a_version_no_longer_served_fail_at_restart(tmp_path, record
             "version v1 of deployment gone (project local) is not in the server configuration"
             in (record["error_message"])
         )
+
+
+def _lines(log: Path) -> List[str]:
+    """The log's lines, none while the log pumps have not written its first line yet."""
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def _texts(log: Path) -> List[str]:
+    """The text of each record (after time, level, deployment, version, process id and request id)."""
+    return [line.split(" ", 6)[-1] for line in _lines(log)]

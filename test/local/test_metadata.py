@@ -164,7 +164,8 @@ def printed(http: Http) -> Dict[str, str]:
         "beta": run(http, f"{D}/tool/versions/v1", "print:beta"),
         "gamma": run(http, f"{D}/tool", "print:gamma"),
     }
-    wait_until(lambda: len(logs(http, query='|= "gamma"')) == 2, message="the log lines of gamma")
+    # each instance's pipes are copied by threads of their own: wait for every line, not just the last request's
+    wait_until(lambda: len(logs(http, query='|~ "(alpha|beta|gamma)$"')) == 6, message="the six log lines")
     return ids
 
 

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import psutil
 import pytest
+from local_helpers import wait_until
 
 from ubiops.local.runtime import DeploymentRuntime, Outcome, Ticket
 
@@ -327,11 +328,15 @@ def test_stdout_and_stderr_go_to_the_log_not_the_pipe(runtime_for: Factory, tmp_
     runtime = runtime_for("prints_output")
     assert run(runtime, "one").result == {"echo": "one"}
     assert run(runtime, "two").result == {"echo": "two"}
-    log = (tmp_path / "prints_output.log").read_text()
-    assert "init says hello on stdout" in log
-    for source in ("print-stdout", "print-stderr", "fd1-write", "fd2-write", "subprocess-stdout"):
-        assert f"{source} one" in log and f"{source} two" in log
-    assert "no newline at the end" in log
+    wanted = ["init says hello on stdout", "no newline at the end"]
+    wanted += [
+        f"{source} {n}"
+        for source in ("print-stdout", "print-stderr", "fd1-write", "fd2-write", "subprocess-stdout")
+        for n in ("one", "two")
+    ]
+    file = tmp_path / "prints_output.log"
+    # the pumps copy each pipe in a thread of their own (a subprocess's output comes later still): wait for all
+    wait_until(lambda: file.exists() and all(text in file.read_text() for text in wanted), timeout=10)
 
 
 def test_streaming_updates_reach_the_callback_in_the_calling_thread(runtime_for: Factory) -> None:
