@@ -95,24 +95,19 @@ def test_a_worker_that_closes_its_pipe_fails_its_request_at_once(servers: Server
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers, tmp_path: Path) -> None:
-    """A replacement instance's __init__ takes 8 s, the batch timeout is 7 s (a server for tests: min_timeout=1): less
-    than the load, so an instance loaded anew for the second request would time it out too, and twice the timeout
-    leaves 6 s for starting the process (as 14 s against 10 s did; on a busy machine that takes seconds). The first
-    request times out while the instance loads; the instance used to be killed for that and a new one started
-    loading from scratch, so every later request timed out too and the package never became ready. Now a deadline
-    (or a cancel) while loading ends only the request: the instance goes on loading and the next request
-    completes. (The server's start waits for the first load, so the slow load is a replacement's: the first
-    instance is killed while idle.)"""
+    """A replacement instance's __init__ takes 14 s, the batch timeout is 10 s. The first request times out while
+    the instance loads; the instance used to be killed for that and a new one started loading from scratch, so every
+    later request timed out too and the package never became ready. Now a deadline (or a cancel) while loading ends
+    only the request: the instance goes on loading and the next request completes. (The server's start waits for
+    the first load, so the slow load is a replacement's: the first instance is killed while idle.)"""
     record, sleep_file, pid_file = tmp_path / "runs.txt", tmp_path / "init_sleep", tmp_path / "pid"
     sleep_file.write_text("0")
-    server = servers.start(
-        config(tool(record, instances=1, env={"INIT_SLEEP_FILE": str(sleep_file)})), stop_grace=0.5, min_timeout=1
-    )
+    server = servers.start(config(tool(record, instances=1, env={"INIT_SLEEP_FILE": str(sleep_file)})), stop_grace=0.5)
     http = http_for(server)
     assert http.direct("tool", f"pid:{pid_file}").json()["status"] == "completed"
-    sleep_file.write_text("8")
+    sleep_file.write_text("14")
     os.kill(int(pid_file.read_text()), signal.SIGKILL)
-    first, second = http.batch("tool", ["first", "second"], timeout=7)
+    first, second = http.batch("tool", ["first", "second"], timeout=10)
     records = http.wait_all("tool", [first, second], timeout=40)
     assert records[first]["status"] == "failed", records[first]
     assert records[second]["status"] == "completed", records[second]
