@@ -101,7 +101,7 @@ def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers,
     the instance used to be killed for that and a new one started loading from scratch, so every later request
     timed out too and the package never became ready. Now a deadline (or a cancel) while loading ends only the
     request: the instance goes on loading and the next request completes. (The server's start waits for the first
-    load, so the slow load is a replacement's: the first instance is killed while idle.)"""
+    load, so the slow load is a replacement's: the first instance is killed while idle, and seen dead first.)"""
     record, sleep_file, pid_file = tmp_path / "runs.txt", tmp_path / "init_sleep", tmp_path / "pid"
     sleep_file.write_text("0")
     server = servers.start(
