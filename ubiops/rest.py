@@ -14,6 +14,7 @@ alive for as long as each byte arrives within the read timeout.
 
 from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
 
+import functools
 import heapq
 import http.client
 import itertools
@@ -495,11 +496,19 @@ def request_timeout(value: Union[None, float, Tuple[Any, Any]], connect: float, 
     """A urllib3 Timeout from ``_request_timeout``: a number bounds the whole attempt (``total``, which the
     watchdog enforces as a deadline), a pair (connect, read) each phase as urllib3 does."""
     if value is None:
-        return urllib3.Timeout(connect=connect, read=read)
+        if isinstance(connect, (int, float)) and isinstance(read, (int, float)):
+            return _phases(connect, read)
+        return urllib3.Timeout(connect=connect, read=read)  # urllib3 says what is wrong with it
     check_request_timeout(value)
     if isinstance(value, tuple):
         return urllib3.Timeout(connect=value[0], read=value[1])
     return urllib3.Timeout(total=value)
+
+
+@functools.lru_cache(maxsize=64)
+def _phases(connect: float, read: float) -> urllib3.Timeout:
+    """One Timeout per (connect, read): urllib3 copies a Timeout before it uses one, so calls can share it."""
+    return urllib3.Timeout(connect=connect, read=read)
 
 
 def check_request_timeout(value: Any) -> None:
