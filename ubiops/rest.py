@@ -233,7 +233,6 @@ class RESTClient:
         """Send, retrying what is safe to retry; answer the 2xx response or raise the matching ApiException.
 
         The exception of a call that was not repeated, or was repeated in vain, says why in its message."""
-        where = f"{method} {url.split('?', 1)[0]}"
         history: List[str] = []  # what went wrong in earlier attempts that may have reached the server
         for retry_number in range(policy.total + 1):
             last_try = retry_number == policy.total
@@ -250,11 +249,15 @@ class RESTClient:
                 if sent:
                     history.append(error.reason or "")
                 wait = policy.backoff(retry_number)
-                self._log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
+                self._log_retry(method, url, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
                 time.sleep(wait)
                 continue
-            elapsed_ms = (time.perf_counter() - started) * 1e3
-            self.configuration.log(logging.DEBUG, "%s -> %s in %.1f ms", where, response.status, elapsed_ms)
+            configuration = self.configuration
+            if configuration.logs(logging.DEBUG):
+                elapsed_ms = (time.perf_counter() - started) * 1e3
+                configuration.log(
+                    logging.DEBUG, "%s -> %s in %.1f ms", _where(method, url), response.status, elapsed_ms
+                )
             if 200 <= response.status < 300:
                 return response
             wait_or_note = _status_wait(response, policy, idempotent, retry_number)
@@ -263,7 +266,7 @@ class RESTClient:
                 raise _status_error(response, note, history)
             if response.status not in NOT_ACTED_STATUSES:
                 history.append(f"HTTP {response.status}")
-            self._log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
+            self._log_retry(method, url, f"HTTP {response.status}", wait_or_note, retry_number, policy)
             response.drain_conn()
             time.sleep(wait_or_note)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
@@ -297,11 +300,13 @@ class RESTClient:
                 _WATCHDOG.forget(_attempt.watched)
                 _attempt.deadline = None
 
-    def _log_retry(self, where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
+    def _log_retry(
+        self, method: str, url: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy
+    ) -> None:
         self.configuration.log(
             logging.INFO,
             "Retrying %s after %s (retry %d of %d) in %.2f s",
-            where,
+            _where(method, url),
             reason,
             retry_number + 1,
             policy.total,
@@ -316,6 +321,11 @@ class RESTClient:
 
 
 _TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, TimeoutError)
+
+
+def _where(method: str, url: str) -> str:
+    """The call as the log shows it: the method and the URL without its query."""
+    return f"{method} {url.split('?', 1)[0]}"
 
 
 def _total(timeout: urllib3.Timeout) -> Optional[float]:
