@@ -42,6 +42,11 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+try:
+    from urllib3 import HTTPHeaderDict
+except ImportError:  # urllib3 1.26 keeps it in a private module; from 2.0 it is public at the top level
+    from urllib3._collections import HTTPHeaderDict
+
 from ubiops._proxies import proxy_from_environment
 from ubiops.configuration import Configuration
 from ubiops.exceptions import (
@@ -56,7 +61,7 @@ from ubiops.exceptions import (
 )
 from ubiops.retry import IDEMPOTENT_RETRY_STATUSES, NOT_ACTED_STATUSES, RetryPolicy
 
-__all__ = ["RESTClient", "translate_error", "request_timeout", "check_request_timeout"]
+__all__ = ["RESTClient", "HTTPHeaderDict", "translate_error", "request_timeout", "check_request_timeout"]
 
 #: urllib3 follows redirects (dropping Authorization on a change of host) but retries nothing itself:
 #: retrying is decided in :meth:`RESTClient.request`, which knows whether the call is safe to repeat.
