@@ -5,16 +5,19 @@ Run: python bench/client.py      (about 30 s; exits 1 when a target is missed)
 1. get: ``core_api.deployment_requests_get`` through CoreApi vs a raw urllib3 GET of the same URL plus
    ``json.loads``, per call, against a keep-alive loopback server in its own process (no GIL contention).
    The two alternate call by call; the figure is the ratio of the median call times.
-2. decode: a 250-record ``collect`` answer into DeploymentRequestDetail models, through the decoder the client
+2. threads: 16 threads sharing one ApiClient (``connection_pool_maxsize=16``) vs 16 threads sharing one raw urllib3
+   PoolManager (``maxsize=16``), each thread making the same calls as in 1 against the same server; the figure is
+   the ratio of the total calls per second, best of rounds that alternate between the two.
+3. decode: a 250-record ``collect`` answer into DeploymentRequestDetail models, through the decoder the client
    uses, vs ``json.loads`` of the same bytes; the figure is the ratio of the best of many timeit repetitions,
    timed in CPU time of the thread.
-3. import: ``python -c "import ubiops"`` vs ``python -c "import urllib3, dateutil.parser, certifi"``, alternating
+4. import: ``python -c "import ubiops"`` vs ``python -c "import urllib3, dateutil.parser, certifi"``, alternating
    fresh interpreters; the figure is the ratio of the median CPU times (user + sys) of the interpreters; wall
    times are printed too. Bytecode is cached (in a temporary ``pycache_prefix``, even when PYTHONDONTWRITEBYTECODE
    is set) as it is for an installed package; otherwise the figure would measure compiling our sources, which the
    baseline's installed packages never do.
 
-CPU times (2 and 3) keep the figures steady on a shared machine, where wall time also counts waiting for a CPU.
+CPU times (3 and 4) keep the figures steady on a shared machine, where wall time also counts waiting for a CPU.
 """
 
 import json
@@ -27,10 +30,11 @@ import tempfile
 import threading
 import time
 import timeit
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # measure this checkout, whatever is installed
@@ -97,17 +101,22 @@ def serve() -> None:
     sys.stdin.read()
 
 
-def bench_get(pairs: int = 3000) -> bool:
+@contextmanager
+def _getters(maxsize: int) -> Iterator[Tuple[Callable[[], Any], Callable[[], Any]]]:
+    """A server in its own process, and two ways to get the canned request from it: through CoreApi (one ApiClient)
+    and through a raw urllib3 PoolManager plus ``json.loads``, each keeping up to ``maxsize`` connections."""
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
         host = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        configuration = ubiops.Configuration(host=host, api_key={"Authorization": TOKEN})
+        configuration = ubiops.Configuration(
+            host=host, api_key={"Authorization": TOKEN}, connection_pool_maxsize=maxsize
+        )
         with ubiops.ApiClient(configuration) as api_client:
             core_api = ubiops.CoreApi(api_client)
-            pool = urllib3.PoolManager()
+            pool = urllib3.PoolManager(maxsize=maxsize)
             url = f"{host}/projects/{PROJECT}/deployments/{DEPLOYMENT}/requests/{REQUEST_ID}"
             headers = {"Accept": "application/json", "Authorization": TOKEN}
 
@@ -121,21 +130,69 @@ def bench_get(pairs: int = 3000) -> bool:
             assert isinstance(answer, ubiops.DeploymentRequestSingleDetail), answer
             assert isinstance(answer.time_completed, datetime), answer
             assert raw()["id"] == answer.id == REQUEST_ID
-            times: Dict[Callable[[], Any], List[float]] = {client: [], raw: []}
-            clock = time.perf_counter
-            for i in range(WARM_UP + pairs):  # call by call, alternating which goes first: both see the same machine
-                for fn in (client, raw) if i % 2 else (raw, client):
-                    started = clock()
-                    fn()
-                    times[fn].append(clock() - started)
+            yield client, raw
             pool.clear()
     finally:
         server.communicate(timeout=10)  # closes its stdin: the server exits
+
+
+def bench_get(pairs: int = 3000) -> bool:
+    with _getters(maxsize=1) as (client, raw):
+        times: Dict[Callable[[], Any], List[float]] = {client: [], raw: []}
+        clock = time.perf_counter
+        for i in range(WARM_UP + pairs):  # call by call, alternating which goes first: both see the same machine
+            for fn in (client, raw) if i % 2 else (raw, client):
+                started = clock()
+                fn()
+                times[fn].append(clock() - started)
     client_time, raw_time = (statistics.median(times[fn][WARM_UP:]) for fn in (client, raw))
-    ok = check("get vs raw urllib3", client_time / raw_time, "<=", 1.3)
+    ok = check("get vs raw urllib3", client_time / raw_time, "<=", 1.1)
     print(
         f"  per call: CoreApi {client_time * 1e6:.0f} us, raw urllib3 + json.loads {raw_time * 1e6:.0f} us "
         f"(medians of {pairs} alternating calls each)"
+    )
+    return ok
+
+
+def _calls_per_second(fn: Callable[[], Any], threads: int, calls: int) -> float:
+    """``threads`` threads, started together, each making ``calls`` calls of ``fn``: the total calls per second."""
+    start = threading.Barrier(threads + 1)
+    errors: List[BaseException] = []
+
+    def work() -> None:
+        start.wait()
+        try:
+            for _ in range(calls):
+                fn()
+        except BaseException as err:  # reported below, in the main thread
+            errors.append(err)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return threads * calls / elapsed
+
+
+def bench_threads(threads: int = 16, calls: int = 100, rounds: int = 6) -> bool:
+    with _getters(maxsize=threads) as (client, raw):
+        rates: Dict[Callable[[], Any], List[float]] = {client: [], raw: []}
+        for fn in (client, raw):  # warm up: every thread's connection made
+            _calls_per_second(fn, threads, 10)
+        for i in range(rounds):  # alternating which goes first: both see the same machine
+            for fn in (client, raw) if i % 2 else (raw, client):
+                rates[fn].append(_calls_per_second(fn, threads, calls))
+    best = {fn: max(values) for fn, values in rates.items()}
+    ok = check(f"{threads} threads, one ApiClient vs raw urllib3", best[client] / best[raw], ">=", 0.9)
+    print(
+        f"  calls/s: CoreApi {best[client]:.0f}, raw urllib3 + json.loads {best[raw]:.0f} "
+        f"(best of {rounds} alternating rounds of {threads} x {calls} calls; pool maxsize {threads} each)"
     )
     return ok
 
@@ -205,7 +262,7 @@ def main() -> int:
     )
     if load > cpus:
         print("note: the machine is busy; the get figure is wall time and may read high, rerun when it is quiet")
-    results = [bench_get(), bench_decode(), bench_import()]
+    results = [bench_get(), bench_threads(), bench_decode(), bench_import()]
     return 0 if all(results) else 1
 
 

@@ -22,12 +22,15 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-def _lookup(name: str) -> Tuple[str, str]:
+def _lookup(name: str, cgi: bool = False) -> Tuple[str, str]:
     """A proxy variable as urllib (and so requests) reads it, with the name it was read from: the lower-case name
-    wins when it is set, even to nothing (which turns the proxy off); else the upper-case one."""
+    wins when it is set, even to nothing (which turns the proxy off); else the upper-case one, unless ``cgi`` says
+    that it may be a request header (``HTTP_PROXY`` under CGI)."""
     value = os.environ.get(name)
     if value is not None:
         return value, name
+    if cgi and "REQUEST_METHOD" in os.environ:
+        return "", name
     return os.environ.get(name.upper(), ""), name.upper()
 
 
@@ -38,15 +41,14 @@ def proxy_from_environment(url: str) -> Optional[str]:
     proxy URL raises :class:`urllib3.exceptions.LocationValueError` naming the variable (the transport makes it an
     ``ApiConnectionError`` that is not retried)."""
     scheme = url.partition("://")[0].lower()
-    if scheme == "http" and "REQUEST_METHOD" in os.environ:
-        proxy, variable = os.environ.get("http_proxy", ""), "http_proxy"
-    else:
-        proxy, variable = _lookup(f"{scheme}_proxy")
+    proxy, variable = _lookup(f"{scheme}_proxy", cgi=scheme == "http")
     if not proxy:
         proxy, variable = _lookup("all_proxy")
     proxy = proxy.strip()
+    if not proxy:
+        return None
     target = urlsplit(url)
-    if not proxy or not target.hostname:
+    if not target.hostname:
         return None
     port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
     if bypasses_proxy(target.hostname, port, _lookup("no_proxy")[0]):

@@ -84,6 +84,8 @@ class ApiClient:
         self.pool_threads = pool_threads
         self._pool: Any = None
         self._pool_lock = threading.Lock()
+        #: The headers of a call that adds none, with what they were made of (one tuple: threads swap it whole).
+        self._plain_headers: Tuple[Any, Dict[str, str]] = (None, {})
 
     @property
     def user_agent(self) -> str:
@@ -108,20 +110,25 @@ class ApiClient:
 
     def call(self, endpoint: "Endpoint", args: Tuple[Any, ...], kwargs: Dict[str, Any], with_http_info: bool) -> Any:
         """Check the arguments, then send the call now, or on the thread pool when ``async_req=True``."""
-        options = {name: kwargs.pop(name) for name in CALL_OPTIONS.intersection(kwargs)}
+        options = {name: kwargs.pop(name) for name in CALL_OPTIONS.intersection(kwargs)} if kwargs else {}
         values = endpoint.bind(args, kwargs)
         if self.configuration.client_side_validation:
             endpoint.validate(values)
-        _check_options(options)
-        if options.pop("async_req", False):
-            return self.pool.apply_async(self._send, (endpoint, values, options, with_http_info))
+        if options:
+            _check_options(options)
+            if options.pop("async_req", False):
+                return self.pool.apply_async(self._send, (endpoint, values, options, with_http_info))
         return self._send(endpoint, values, options, with_http_info)
 
     def _send(self, endpoint: "Endpoint", values: Dict[str, Any], options: Dict[str, Any], with_http_info: bool) -> Any:
         configuration = self.configuration
         prepared = endpoint.prepare(values)
-        extra = options.get("_headers") or {}
-        headers = _merge_headers(self.default_headers, prepared.headers, extra, configuration.auth_settings())
+        auth = configuration.auth_settings()
+        extra = options.get("_headers")
+        if prepared.headers or extra:
+            headers = _merge_headers(self.default_headers, prepared.headers, extra or {}, auth)
+        else:
+            headers = self._headers_without_extras(auth)
         read_timeout = configuration.read_timeout
         if endpoint.direct:
             timeout = values.get("timeout")  # unchecked when client_side_validation is off: the server decides
@@ -152,6 +159,14 @@ class ApiClient:
         if options.get("_return_http_data_only", not with_http_info):
             return data
         return data, response.status, response.headers
+
+    def _headers_without_extras(self, auth: Dict[str, str]) -> Dict[str, str]:
+        """The default headers and ``auth``, merged once for as long as neither changes."""
+        made_of = (tuple(self.default_headers.items()), tuple(auth.items()))
+        cached = self._plain_headers
+        if cached[0] != made_of:
+            cached = self._plain_headers = (made_of, _merge_headers(self.default_headers, auth))
+        return dict(cached[1])
 
     @staticmethod
     def sanitize_for_serialization(obj: Any) -> Any:

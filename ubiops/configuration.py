@@ -118,6 +118,10 @@ class Configuration:
         elif not value:
             self._debug_handler = None  # a copy that shares the handler keeps it
 
+    def logs(self, level: int) -> bool:
+        """Whether :meth:`log` writes a line at ``level`` anywhere, so that a caller can skip making one."""
+        return self._debug_handler is not None or logger.isEnabledFor(level)
+
     def log(self, level: int, msg: str, *args: Any) -> None:
         """Log a line about a call: on the ``ubiops`` logger when the application enabled that level there, and to
         this configuration's stderr handler when ``debug`` is on."""

@@ -14,6 +14,7 @@ alive for as long as each byte arrives within the read timeout.
 
 from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
 
+import functools
 import heapq
 import http.client
 import itertools
@@ -41,6 +42,11 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+try:
+    from urllib3 import HTTPHeaderDict
+except ImportError:  # urllib3 1.26 keeps it in a private module; from 2.0 it is public at the top level
+    from urllib3._collections import HTTPHeaderDict
+
 from ubiops._proxies import proxy_from_environment
 from ubiops.configuration import Configuration
 from ubiops.exceptions import (
@@ -55,7 +61,7 @@ from ubiops.exceptions import (
 )
 from ubiops.retry import IDEMPOTENT_RETRY_STATUSES, NOT_ACTED_STATUSES, RetryPolicy
 
-__all__ = ["RESTClient", "translate_error", "request_timeout", "check_request_timeout"]
+__all__ = ["RESTClient", "HTTPHeaderDict", "translate_error", "request_timeout", "check_request_timeout"]
 
 #: urllib3 follows redirects (dropping Authorization on a change of host) but retries nothing itself:
 #: retrying is decided in :meth:`RESTClient.request`, which knows whether the call is safe to repeat.
@@ -232,7 +238,6 @@ class RESTClient:
         """Send, retrying what is safe to retry; answer the 2xx response or raise the matching ApiException.
 
         The exception of a call that was not repeated, or was repeated in vain, says why in its message."""
-        where = f"{method} {url.split('?', 1)[0]}"
         history: List[str] = []  # what went wrong in earlier attempts that may have reached the server
         for retry_number in range(policy.total + 1):
             last_try = retry_number == policy.total
@@ -249,11 +254,15 @@ class RESTClient:
                 if sent:
                     history.append(error.reason or "")
                 wait = policy.backoff(retry_number)
-                self._log_retry(where, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
+                self._log_retry(method, url, f"{error.reason}: {_detail(error)}", wait, retry_number, policy)
                 time.sleep(wait)
                 continue
-            elapsed_ms = (time.perf_counter() - started) * 1e3
-            self.configuration.log(logging.DEBUG, "%s -> %s in %.1f ms", where, response.status, elapsed_ms)
+            configuration = self.configuration
+            if configuration.logs(logging.DEBUG):
+                elapsed_ms = (time.perf_counter() - started) * 1e3
+                configuration.log(
+                    logging.DEBUG, "%s -> %s in %.1f ms", _where(method, url), response.status, elapsed_ms
+                )
             if 200 <= response.status < 300:
                 return response
             wait_or_note = _status_wait(response, policy, idempotent, retry_number)
@@ -262,7 +271,7 @@ class RESTClient:
                 raise _status_error(response, note, history)
             if response.status not in NOT_ACTED_STATUSES:
                 history.append(f"HTTP {response.status}")
-            self._log_retry(where, f"HTTP {response.status}", wait_or_note, retry_number, policy)
+            self._log_retry(method, url, f"HTTP {response.status}", wait_or_note, retry_number, policy)
             response.drain_conn()
             time.sleep(wait_or_note)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
@@ -296,11 +305,13 @@ class RESTClient:
                 _WATCHDOG.forget(_attempt.watched)
                 _attempt.deadline = None
 
-    def _log_retry(self, where: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy) -> None:
+    def _log_retry(
+        self, method: str, url: str, reason: str, wait: float, retry_number: int, policy: RetryPolicy
+    ) -> None:
         self.configuration.log(
             logging.INFO,
             "Retrying %s after %s (retry %d of %d) in %.2f s",
-            where,
+            _where(method, url),
             reason,
             retry_number + 1,
             policy.total,
@@ -315,6 +326,11 @@ class RESTClient:
 
 
 _TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, TimeoutError)
+
+
+def _where(method: str, url: str) -> str:
+    """The call as the log shows it: the method and the URL without its query."""
+    return f"{method} {url.split('?', 1)[0]}"
 
 
 def _total(timeout: urllib3.Timeout) -> Optional[float]:
@@ -495,11 +511,19 @@ def request_timeout(value: Union[None, float, Tuple[Any, Any]], connect: float, 
     """A urllib3 Timeout from ``_request_timeout``: a number bounds the whole attempt (``total``, which the
     watchdog enforces as a deadline), a pair (connect, read) each phase as urllib3 does."""
     if value is None:
-        return urllib3.Timeout(connect=connect, read=read)
+        if isinstance(connect, (int, float)) and isinstance(read, (int, float)):
+            return _phases(connect, read)
+        return urllib3.Timeout(connect=connect, read=read)  # urllib3 says what is wrong with it
     check_request_timeout(value)
     if isinstance(value, tuple):
         return urllib3.Timeout(connect=value[0], read=value[1])
     return urllib3.Timeout(total=value)
+
+
+@functools.lru_cache(maxsize=64)
+def _phases(connect: float, read: float) -> urllib3.Timeout:
+    """One Timeout per (connect, read): urllib3 copies a Timeout before it uses one, so calls can share it."""
+    return urllib3.Timeout(connect=connect, read=read)
 
 
 def check_request_timeout(value: Any) -> None:

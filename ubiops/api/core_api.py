@@ -13,8 +13,6 @@ and its ``Operation()`` line below, regenerate it with::
 from types import MethodType
 from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar, Union
 
-from urllib3._collections import HTTPHeaderDict  # public as urllib3.HTTPHeaderDict only from 2.0
-
 from ubiops.api import signatures
 from ubiops.api.endpoints import BY_NAME, Endpoint
 from ubiops.api_client import ApiClient
@@ -34,6 +32,7 @@ from ubiops.models import (
     ProjectList,
     Status,
 )
+from ubiops.rest import HTTPHeaderDict
 
 __all__ = ["CoreApi", "Operation"]
 

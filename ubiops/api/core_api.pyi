@@ -6,8 +6,6 @@ Do not edit: regenerate with ``python -m ubiops.api._stubgen`` (see that module)
 from datetime import datetime
 from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar, Union
 
-from urllib3._collections import HTTPHeaderDict
-
 from ubiops.api.endpoints import Endpoint
 from ubiops.api_client import ApiClient
 from ubiops.models import (
@@ -28,6 +26,7 @@ from ubiops.models import (
     ProjectList,
     Status,
 )
+from ubiops.rest import HTTPHeaderDict
 from ubiops.retry import RetryPolicy
 
 __all__ = ["CoreApi", "Operation"]

@@ -9,7 +9,7 @@ request that goes on the wire.
 
 import json
 from datetime import date, datetime
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Type
+from typing import Any, Callable, Dict, FrozenSet, NamedTuple, Optional, Tuple, Type
 from urllib.parse import quote, urlencode
 
 from ubiops.api import checks
@@ -119,10 +119,25 @@ def encode_json(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
+#: Encoded path segments by text: the same project and deployment names come with every call.
+_SEGMENTS: Dict[str, str] = {}
+
+
 def _segment(value: Any) -> str:
     """One path segment, percent-encoded with no safe characters. ``.`` and ``..`` are encoded too: as plain
     dot segments they would be resolved away (``/projects/../deployments`` is ``/deployments``)."""
-    encoded = quote(str(value), safe="")
+    if value.__class__ is str:
+        encoded = _SEGMENTS.get(value)
+        if encoded is None:
+            if len(_SEGMENTS) >= 1024:
+                _SEGMENTS.clear()
+            encoded = _SEGMENTS[value] = _encode_segment(value)
+        return encoded
+    return _encode_segment(str(value))
+
+
+def _encode_segment(text: str) -> str:
+    encoded = quote(text, safe="")
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
@@ -132,6 +147,19 @@ def _query_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+class _Shape(NamedTuple):
+    """What :meth:`Endpoint.bind` and :meth:`Endpoint.prepare` need of an endpoint's parameters, worked out once."""
+
+    positional: Tuple[str, ...]
+    known: FrozenSet[str]
+    #: (name, where) of every parameter, in the declared order.
+    places: Tuple[Tuple[str, str], ...]
+
+
+#: Shapes by ``id(endpoint)``, each with its endpoint (an id may be reused once an endpoint is gone).
+_SHAPES: Dict[int, Tuple["Endpoint", _Shape]] = {}
 
 
 class Endpoint(NamedTuple):
@@ -151,7 +179,22 @@ class Endpoint(NamedTuple):
     @property
     def positional(self) -> Tuple[str, ...]:
         """Names of the required arguments, in the order they are given positionally."""
-        return tuple(p.name for p in self.params if p.required)
+        return self._shape.positional
+
+    @property
+    def _shape(self) -> _Shape:
+        entry = _SHAPES.get(id(self))
+        if entry is not None and entry[0] is self:
+            return entry[1]
+        shape = _Shape(
+            tuple(p.name for p in self.params if p.required),
+            frozenset(p.name for p in self.params),
+            tuple((p.name, p.where) for p in self.params),
+        )
+        if len(_SHAPES) > 256:  # endpoints made on the fly (``_replace``) come and go
+            _SHAPES.clear()
+        _SHAPES[id(self)] = (self, shape)
+        return shape
 
     def for_version(self) -> "Endpoint":
         """The twin that acts on a named version: ``/versions/{version}`` in the path, and ``version`` right after
@@ -167,15 +210,15 @@ class Endpoint(NamedTuple):
 
     def bind(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str, Any]:
         """Arguments by name; unknown or doubled arguments are an ApiTypeError, missing ones an ApiValueError."""
-        positional = self.positional
+        shape = self._shape
+        positional = shape.positional
         if len(args) > len(positional):
             raise ApiTypeError(
                 f"{self.name}() takes {len(positional)} positional arguments ({', '.join(positional)}) "
                 f"but {len(args)} were given"
             )
-        known = {p.name for p in self.params}
         for key in kwargs:
-            if key not in known:
+            if key not in shape.known:
                 raise ApiTypeError(f"Got an unexpected keyword argument '{key}' to method {self.name}")
         values = dict(zip(positional, args))
         for key, value in kwargs.items():
@@ -200,27 +243,26 @@ class Endpoint(NamedTuple):
         query = []
         headers: Dict[str, str] = {}
         body = None
-        for param in self.params:
-            value = values.get(param.name)
+        for name, where in self._shape.places:
+            value = values.get(name)
             if value is None:
                 continue
             try:
-                if param.where == "path":
-                    segments[param.name] = _segment(value)
-                elif param.where == "query":
-                    query.append((param.name, _query_value(value)))
+                if where == "path":
+                    segments[name] = _segment(value)
+                elif where == "query":
+                    query.append((name, _query_value(value)))
                 elif isinstance(value, str):
                     body, headers["Content-Type"] = value.encode("utf-8"), "text/plain; charset=utf-8"
                 else:
                     body, headers["Content-Type"] = encode_json(value), "application/json"
             except UnicodeEncodeError as err:  # a lone surrogate: text that has no UTF-8 form
                 raise ApiValueError(
-                    f"{self.name}: `{param.name}` holds text that cannot be encoded as UTF-8: {err.reason}",
-                    [param.name],
+                    f"{self.name}: `{name}` holds text that cannot be encoded as UTF-8: {err.reason}", [name]
                 ) from err
             except (TypeError, ValueError) as err:
-                raise ApiTypeError(f"{self.name}: `{param.name}` cannot be sent as JSON: {err}", [param.name]) from err
-        path = self.path.format(**segments)
+                raise ApiTypeError(f"{self.name}: `{name}` cannot be sent as JSON: {err}", [name]) from err
+        path = self.path.format_map(segments)
         if query:
             path = f"{path}?{urlencode(query)}"
         return Prepared(self.method, path, headers, body)

@@ -76,7 +76,7 @@ CALL_OPTIONS: Tuple[Tuple[str, str, Any], ...] = (
 NAMES: Dict[str, str] = {
     **{name: "typing" for name in ("Any", "Dict", "List", "Optional", "Tuple", "Union")},
     "datetime": "datetime",
-    "HTTPHeaderDict": "urllib3._collections",  # public as urllib3.HTTPHeaderDict only from urllib3 2.0
+    "HTTPHeaderDict": "ubiops.rest",  # urllib3.HTTPHeaderDict from urllib3 2.0, wrapped there for 1.26
     "RetryPolicy": "ubiops.retry",
 }
 _MODELS = "ubiops.models"

@@ -52,6 +52,7 @@ class Model:
     _datetime_fields: ClassVar[Tuple[str, ...]] = ()
     _nested_fields: ClassVar[Dict[str, Tuple[Type["Model"], bool]]] = {}
     _defaults: ClassVar[Dict[str, Any]] = {}
+    _blank: ClassVar[Dict[str, None]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -62,6 +63,7 @@ class Model:
         nested = {name: _nested(annotations[name]) for name in own}
         cls._nested_fields = {**cls._nested_fields, **{name: kind for name, kind in nested.items() if kind}}
         cls._defaults = {name: getattr(cls, name, None) for name in cls._fields}
+        cls._blank = dict.fromkeys(cls._fields)
         if not cls.__name__.startswith("_"):
             MODELS[cls.__name__] = cls
 
@@ -104,8 +106,7 @@ class Model:
     def from_json(cls: Type[M], data: Dict[str, Any]) -> M:
         """Build from a decoded JSON object. Keys this model does not know (a newer server) stay readable as
         attributes but are left out of ``to_dict()``."""
-        values: Dict[str, Any] = dict.fromkeys(cls._fields)
-        values.update(data)
+        values: Dict[str, Any] = {**cls._blank, **data}
         model = cls.__new__(cls)
         model.__dict__ = cls._parse(values)
         return model
