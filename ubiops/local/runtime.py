@@ -155,18 +155,30 @@ class DeploymentRuntime:
         after start() and before the first request."""
         error = self.broken
         began = time.monotonic()
-        for slot in self._slots:
-            instance = slot.instance
-            while instance is not None and not instance.ready and instance.load_error is None and not self._stopped:
-                deadline = time.monotonic() + LOAD_NOTICE
-                if not instance.await_load(deadline, slot.wake_fd, slot.drain, lambda: self._stopped):
-                    self.discard(slot)  # it closed its pipe without exiting: a fresh one loads at its first request
-                elif not instance.ready and instance.load_error is None and not self._stopped:
-                    logger.info("%s: still loading after %.0f s", instance.label, time.monotonic() - began)
-                    continue
-                error = error or instance.load_error
-                break
+        with self._cond:  # owned while they load: a stop() meanwhile ends them through their owner, as for a run
+            held = [slot for slot in self._slots if slot in self._idle]
+            for slot in held:
+                self._idle.remove(slot)
+        try:
+            for slot in held:
+                failed = self._await_slot(slot, began)  # every slot is awaited, also after one failed
+                error = error or failed
+        finally:
+            for slot in held:
+                self.release(slot)
         return error
+
+    def _await_slot(self, slot: Slot, began: float) -> Optional[str]:
+        instance = slot.instance
+        while instance is not None and not instance.ready and instance.load_error is None and not self._stopped:
+            deadline = time.monotonic() + LOAD_NOTICE
+            if not instance.await_load(deadline, slot.wake_fd, slot.drain, lambda: self._stopped):
+                self.discard(slot)  # it closed its pipe without exiting: a fresh one loads at its first request
+            elif not instance.ready and instance.load_error is None and not self._stopped:
+                logger.info("%s: still loading after %.0f s", instance.label, time.monotonic() - began)
+                continue
+            return instance.load_error
+        return None
 
     def instance_states(self) -> List[Dict[str, Any]]:
         """Each slot's instance as the web view shows it: index, state (idle, busy, starting, failed, crashed), pid
