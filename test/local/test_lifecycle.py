@@ -91,6 +91,8 @@ def test_cancel_processing_request_goes_through_cancelled_pending(tool, record_f
 def test_bulk_cancel_by_status_and_by_ids(tool, record_file):
     running, *pending = tool.batch(TOOL, ["record:running;sleep:60", "a", "b", "c"])
     wait_until(lambda: runs(record_file), message="request running")
+    # stored as processing by the status writer, which may come just after the run began
+    tool.wait_status(TOOL, running, ("processing",))
     assert tool.post(f"{TOOL}/requests/cancel", json_body=pending[:1]).json() == {"cancelled": 1}
     assert tool.post(f"{TOOL}/requests/cancel", query={"status": "pending"}).json() == {"cancelled": 2}
     reply = tool.post(f"{TOOL}/versions/v1/requests/cancel", json_body=[], query={"status": "processing"})
