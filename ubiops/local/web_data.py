@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ubiops.local.backend import Backend
 from ubiops.local.config import DeploymentConfig, Field
-from ubiops.local.records import iso
+from ubiops.local.records import JsonText, compact_json, json_list, list_record
 from ubiops.local.store import StoredRequest
 from ubiops.local.validation import STATUSES, ApiError
 
@@ -13,14 +13,14 @@ RECENT = 20  #: requests across the project on the overview
 PAGE_LIMIT = (1, 200, 50)  #: (least, most, default) requests per page
 
 
-def overview(backend: Backend) -> Dict[str, Any]:
+def overview(backend: Backend) -> JsonText:
     """The project, each deployment with its versions' instances and queues, and the most recent requests."""
     project = backend.config.project
-    return {
+    fields = {
         "project": project,
         "deployments": [_deployment(backend, project, deployment) for deployment in backend.config.deployments],
-        "recent": [request(row) for row in backend.store.page(project, None, None, (), RECENT, None)],
     }
+    return _with_records(fields, "recent", backend.store.page(project, None, None, (), RECENT, None))
 
 
 def page(
@@ -30,7 +30,7 @@ def page(
     status: Optional[str],
     limit: int,
     before: Optional[int],
-) -> Dict[str, Any]:
+) -> JsonText:
     """A page of requests, newest first; `next` is the `before` of the next page, None on the last one."""
     project = backend.config.project
     if version is not None and deployment is None:
@@ -44,22 +44,13 @@ def page(
     rows = backend.store.page(project, deployment, version, statuses, limit + 1, before)
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"requests": [request(row) for row in rows], "next": rows[-1].time_created if more else None}
+    return _with_records({"next": rows[-1].time_created if more else None}, "requests", rows)
 
 
-def request(row: StoredRequest) -> Dict[str, Any]:
-    return {
-        "id": row.id,
-        "deployment": row.deployment,
-        "version": row.version,
-        "status": row.status,
-        "success": row.status == "completed",
-        "time_created": iso(row.time_created),
-        "time_started": iso(row.time_started),
-        "time_completed": iso(row.time_completed),
-        "input_size": row.input_size,
-        "output_size": row.output_size,
-    }
+def _with_records(fields: Dict[str, Any], name: str, rows: List[StoredRequest]) -> JsonText:
+    """`fields` with the rows under `name`, each as the API's list endpoint gives a request (records.list_record)."""
+    head = compact_json(fields)[:-1]
+    return JsonText(f'{head}{"," if fields else ""}"{name}":{json_list(list_record(row) for row in rows)}}}')
 
 
 def _deployment(backend: Backend, project: str, deployment: DeploymentConfig) -> Dict[str, Any]:

@@ -14,13 +14,14 @@ import secrets
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
 from werkzeug.wrappers import Request, Response
 
 from ubiops.local import web_data
 from ubiops.local.app import error_response, json_response, query_int
 from ubiops.local.backend import Backend
+from ubiops.local.records import JsonText
 from ubiops.local.validation import ApiError
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -183,7 +184,7 @@ class WebView:
             return error_response(exc.status, exc.message)
         return error_response(404, f"no such data: {name}")
 
-    def _requests(self, request: Request) -> Dict[str, object]:
+    def _requests(self, request: Request) -> JsonText:
         before = request.args.get("before")
         return web_data.page(
             self.backend,
