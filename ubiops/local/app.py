@@ -162,8 +162,12 @@ def json_response(value: Any, status: int = 200, headers: Optional[Dict[str, str
 
 
 def loopback_host(host: str) -> bool:
-    """Whether a Host header names this machine's loopback: localhost (and *.localhost) or a loopback address."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    """Whether a Host header (a name, and maybe a port) names this machine's loopback."""
+    return loopback_name(host.rsplit(":", 1)[0] if not host.endswith("]") else host)
+
+
+def loopback_name(name: str) -> bool:
+    """Whether a name or address is this machine's loopback: localhost (and *.localhost) or a loopback address."""
     name = name.strip("[]").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return True

@@ -4,7 +4,6 @@ The HTTP layer is in http_handler.py (requests) and http_connections.py (connect
 starts and stops the parts in order, over a private, locked data directory.
 """
 
-import ipaddress
 import logging
 import os
 import secrets
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
-from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App
+from ubiops.local.app import BASE, DEFAULT_MAX_BODY_SIZE, App, loopback_name
 from ubiops.local.backend import DEFAULT_STOP_GRACE, STOPPED_WHILE_STARTING, Backend
 from ubiops.local.config import CliFile, ConfigSource, ServerConfig, load_config
 from ubiops.local.data_dir import PRIVATE_FILE, DirectoryLock, make_private_dir, make_private_file
@@ -36,13 +35,6 @@ logger = logging.getLogger("ubiops.local")
 DATABASE = "requests.sqlite3"
 LOGS = "logs"
 TOKEN_FILE = "token"  #: the token of a data directory, kept so that a restart accepts the token it printed before
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -306,7 +298,7 @@ class LocalServer:
                     raise RuntimeError(STOPPED_WHILE_STARTING)
                 sock.setblocking(False)
                 web = WebView(backend, self.token, tls is not None, sock.getsockname()[1]) if self.ui else None
-                app = App(backend, self.token, self.max_body_size, web, loopback_only=_is_loopback(self.host))
+                app = App(backend, self.token, self.max_body_size, web, loopback_only=loopback_name(self.host))
                 httpd = HTTPServer(sock, app, tls, self.max_connections)
                 self.port = httpd.server_address[1]
                 self._thread = threading.Thread(target=httpd.serve_forever, name="ubiops-local-http", daemon=True)
