@@ -1,6 +1,7 @@
 """The proxy a call goes through when ``Configuration.proxy`` is not set, read from the environment as ``requests``
 reads it: ``HTTP_PROXY`` for ``http://`` URLs, ``HTTPS_PROXY`` for ``https://`` URLs, ``ALL_PROXY`` for either,
 and ``NO_PROXY`` for the hosts that are reached directly. Each name may be upper or lower case (lower case wins).
+An ApiClient reads them once, when it is made (:meth:`ProxyEnvironment.read`).
 
 ``NO_PROXY`` is a comma-separated list of entries: ``*`` (no proxy at all), a host name that matches itself and its
 subdomains (``example.com``, ``.example.com`` and ``*.example.com`` all match ``api.example.com``), an IP address,
@@ -10,13 +11,13 @@ special: list ``localhost,127.0.0.1`` to reach them directly.
 
 import ipaddress
 import os
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from urllib3.exceptions import LocationValueError
 from urllib3.util import parse_url
 
-__all__ = ["proxy_from_environment", "bypasses_proxy"]
+__all__ = ["ProxyEnvironment", "proxy_from_environment", "bypasses_proxy"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -34,30 +35,53 @@ def _lookup(name: str, cgi: bool = False) -> Tuple[str, str]:
     return os.environ.get(name.upper(), ""), name.upper()
 
 
+class ProxyEnvironment(NamedTuple):
+    """The proxy variables as read at one moment, each as (value, the name it was read from). Under CGI
+    (``REQUEST_METHOD`` set) ``HTTP_PROXY`` is a request header, so only ``http_proxy`` counts, as in urllib."""
+
+    http: Tuple[str, str]
+    https: Tuple[str, str]
+    all: Tuple[str, str]
+    no_proxy: str
+
+    @classmethod
+    def read(cls) -> "ProxyEnvironment":
+        """Looks up only the proxy variables: a scan of the whole environment would cost more."""
+        return cls(
+            _lookup("http_proxy", cgi=True), _lookup("https_proxy"), _lookup("all_proxy"), _lookup("no_proxy")[0]
+        )
+
+    @property
+    def names_a_proxy(self) -> bool:
+        return any(value.strip() for value, _ in (self.http, self.https, self.all))
+
+    def proxy_for(self, url: str) -> Optional[str]:
+        """The proxy URL for ``url``, or None to connect directly. A value that is no usable proxy URL raises
+        :class:`urllib3.exceptions.LocationValueError` naming the variable (the transport makes it an
+        ``ApiConnectionError`` that is not retried)."""
+        scheme = url.partition("://")[0].lower()
+        proxy, variable = {"http": self.http, "https": self.https}.get(scheme, ("", ""))
+        if not proxy:
+            proxy, variable = self.all
+        proxy = proxy.strip()
+        if not proxy:
+            return None
+        target = urlsplit(url)
+        if not target.hostname:
+            return None
+        port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
+        if bypasses_proxy(target.hostname, port, self.no_proxy):
+            return None
+        proxy = proxy if "://" in proxy else f"http://{proxy}"
+        problem = _problem(proxy)
+        if problem:
+            raise LocationValueError(f"{variable}={proxy!r} is not a usable proxy URL ({problem}): {_HOW}")
+        return proxy
+
+
 def proxy_from_environment(url: str) -> Optional[str]:
-    """The proxy URL for ``url`` from the environment, or None to connect directly. Looks up only the proxy
-    variables (a scan of the whole environment would cost every call); under CGI (``REQUEST_METHOD`` set)
-    ``HTTP_PROXY`` is a request header, so only ``http_proxy`` counts, as in urllib. A value that is no usable
-    proxy URL raises :class:`urllib3.exceptions.LocationValueError` naming the variable (the transport makes it an
-    ``ApiConnectionError`` that is not retried)."""
-    scheme = url.partition("://")[0].lower()
-    proxy, variable = _lookup(f"{scheme}_proxy", cgi=scheme == "http")
-    if not proxy:
-        proxy, variable = _lookup("all_proxy")
-    proxy = proxy.strip()
-    if not proxy:
-        return None
-    target = urlsplit(url)
-    if not target.hostname:
-        return None
-    port = target.port or _DEFAULT_PORTS.get(target.scheme, 80)
-    if bypasses_proxy(target.hostname, port, _lookup("no_proxy")[0]):
-        return None
-    proxy = proxy if "://" in proxy else f"http://{proxy}"
-    problem = _problem(proxy)
-    if problem:
-        raise LocationValueError(f"{variable}={proxy!r} is not a usable proxy URL ({problem}): {_HOW}")
-    return proxy
+    """The proxy URL for ``url`` from the environment as it is now, or None to connect directly."""
+    return ProxyEnvironment.read().proxy_for(url)
 
 
 _HOW = "set it to http://host:port (or http://user:password@host:port), or list the host in NO_PROXY"

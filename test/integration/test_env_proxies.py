@@ -161,16 +161,16 @@ def test_no_proxy_star_and_ports(server, proxy, monkeypatch):
     assert len(proxy.seen) == 1 and len(server.requests) == 3
 
 
-def test_the_environment_is_read_at_every_call(server, proxy, monkeypatch):
-    with ubiops.ApiClient(_configuration(server.url)) as client:
-        core_api = ubiops.CoreApi(client)
-        core_api.deployment_requests_get(P, D, R)
+def test_the_environment_is_read_when_the_api_client_is_made(server, proxy, monkeypatch):
+    """As httpx does: a client keeps the proxy it was made with; a new client sees a changed environment."""
+    with ubiops.ApiClient(_configuration(server.url)) as direct:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        core_api.deployment_requests_get(P, D, R)
-        core_api.deployment_requests_get(P, D, R)
-        monkeypatch.delenv("HTTP_PROXY")
-        core_api.deployment_requests_get(P, D, R)
-    assert len(proxy.seen) == 2 and len(server.requests) == 4
+        ubiops.CoreApi(direct).deployment_requests_get(P, D, R)
+        with ubiops.ApiClient(_configuration(server.url)) as proxied:
+            monkeypatch.delenv("HTTP_PROXY")
+            ubiops.CoreApi(proxied).deployment_requests_get(P, D, R)
+            ubiops.CoreApi(direct).deployment_requests_get(P, D, R)
+    assert len(proxy.seen) == 1 and len(server.requests) == 3
 
 
 def test_an_explicit_proxy_wins_over_the_environment(server, proxy, monkeypatch):

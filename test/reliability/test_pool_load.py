@@ -4,7 +4,7 @@ than the pool size."""
 
 import logging
 import threading
-from typing import Iterator, List
+from typing import Any, Iterator, List
 
 import psutil
 import pytest
@@ -88,3 +88,38 @@ def test_sixteen_threads_share_one_client(load_server: LocalServer, caplog: pyte
     opened = [m for m in messages if m.startswith("Starting new HTTP connection")]
     assert 1 <= len(opened) <= THREADS, len(opened)
     assert watcher.samples > 0 and 1 <= watcher.most <= THREADS, (watcher.most, watcher.samples)
+
+
+def test_more_hosts_than_pools_and_a_call_after_close(caplog: pytest.LogCaptureFixture) -> None:
+    """The client keeps the connection pools of 4 hosts, as urllib3's manager does; calls to 6 hosts in turn each
+    land once, close() closes every connection the client holds, and a call after close() opens a new one."""
+    servers = [LocalServer(config=default_config(), token="pools") for _ in range(6)]
+    try:
+        for server in servers:
+            server.start()
+        ports = {int(server.url.rsplit(":", 1)[1].split("/", 1)[0]) for server in servers}
+        configuration = servers[0].configuration()
+        with ubiops.ApiClient(configuration) as client:
+            api = ubiops.CoreApi(client)
+            for server in servers * 2:
+                configuration.host = server.configuration().host
+                api.batch_deployment_requests_create(PROJECT, DEPLOYMENT, ["x"])
+            client.close()
+            left_open = [c for c in _connections() if c.raddr and c.raddr.port in ports]
+            api.batch_deployment_requests_create(PROJECT, DEPLOYMENT, ["x"])
+        counts = []
+        for server in servers:
+            with ubiops.ApiClient(server.configuration()) as other:
+                counts.append(len(ubiops.CoreApi(other).deployment_requests_list(PROJECT, DEPLOYMENT)))
+    finally:
+        for server in servers:
+            server.stop()
+    assert left_open == []
+    assert counts == [2, 2, 2, 2, 2, 3]  # the call after close() went to the last host set
+
+
+def _connections() -> List[Any]:
+    process = psutil.Process()
+    return [
+        c for c in getattr(process, "net_connections", process.connections)(kind="tcp") if c.status == "ESTABLISHED"
+    ]

@@ -135,6 +135,11 @@ class Recorder(ThreadingHTTPServer):
                 self.seen.append({k.lower(): v for k, v in handler.headers.items()})
                 self.answer(handler)
 
+            def do_POST(handler) -> None:
+                body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+                self.seen.append({**{k.lower(): v for k, v in handler.headers.items()}, "method": "POST", "body": body})
+                self.answer(handler)
+
             def log_message(handler, *args: Any) -> None:
                 pass
 
@@ -170,3 +175,43 @@ def test_the_token_does_not_follow_a_redirect_to_another_host(status: int) -> No
         target.shutdown()
     assert origin.seen[0]["authorization"] == "Token redirect-secret"
     assert len(target.seen) == 1 and "authorization" not in target.seen[0]
+
+
+def test_a_redirect_on_the_same_host_keeps_the_token_and_the_chain_stops_after_5() -> None:
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        hop = len(origin.seen)
+        reply(handler, 302, {"Location": f"/v2.1/projects/local/deployments/echo/requests?hop={hop}"})
+
+    origin = Recorder(answer)
+    try:
+        configuration = ubiops.Configuration(
+            host=f"http://127.0.0.1:{origin.port}/v2.1", api_key={"Authorization": "s"}
+        )
+        with ubiops.ApiClient(configuration) as client:
+            with pytest.raises(ubiops.ApiRequestError) as caught:
+                ubiops.CoreApi(client).deployment_requests_list(PROJECT, DEPLOYMENT)
+    finally:
+        origin.shutdown()
+    assert caught.value.status == 302
+    assert len(origin.seen) == 6  # the call and 5 redirects
+    assert all(seen["authorization"] == "Token s" for seen in origin.seen)
+
+
+def test_a_303_after_a_post_is_followed_by_a_get_without_the_body() -> None:
+    target = Recorder(lambda h: reply(h, 200, {"Content-Type": "application/json"}, b"{}"))
+    elsewhere = f"http://localhost:{target.port}/v2.1/done"
+    origin = Recorder(lambda h: reply(h, 303, {"Location": elsewhere}))
+    try:
+        configuration = ubiops.Configuration(
+            host=f"http://127.0.0.1:{origin.port}/v2.1", api_key={"Authorization": "s"}
+        )
+        with ubiops.ApiClient(configuration) as client:
+            ubiops.CoreApi(client).deployment_requests_batch_cancel(PROJECT, DEPLOYMENT, data=[], status="pending")
+    finally:
+        origin.shutdown()
+        target.shutdown()
+    assert origin.seen[0]["method"] == "POST" and origin.seen[0]["body"] == b"[]"
+    assert origin.seen[0]["content-type"] == "application/json"
+    (followed,) = target.seen
+    assert "method" not in followed  # a GET
+    assert not {"content-type", "content-length", "authorization"} & set(followed)
