@@ -32,3 +32,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     total = Tally(**{name: sum(t.get(name, 0) for t in _WORKER_TALLIES) for name in _WORKER_TALLIES[0]})
     if total.calls_under_faults or total.fuzz_cases or total.requests_checked:
         terminalreporter.write_line(total.line())
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Files with slow tests first. pytest-xdist runs each file whole in one process (--dist loadfile), so a long
+    file that started last would run on alone after the others ended."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # a stable sort: each file's order is kept

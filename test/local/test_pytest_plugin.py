@@ -76,7 +76,8 @@ def write(root: Path, files: Dict[str, str]) -> None:
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """pytest in a process of its own, as the user runs it, in the current directory."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+    # A user's project need not have hypothesis; its pytest plugin alone adds about 1.2 s to each start.
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args, timeout=120)
 
 
 @pytest.mark.parametrize(

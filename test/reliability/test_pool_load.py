@@ -1,4 +1,4 @@
-"""Load: 16 threads share one ApiClient and make 500 calls each against the local server. No call fails, urllib3
+"""Load: 16 threads share one ApiClient and make 150 calls each against the local server. No call fails, urllib3
 never discards a connection ("connection pool is full"), and the client never holds more connections to the server
 than the pool size."""
 
@@ -14,7 +14,7 @@ import ubiops
 from ubiops.local import LocalServer, default_config
 
 THREADS = 16
-CALLS = 500
+CALLS = 150
 
 
 @pytest.fixture(scope="module")
