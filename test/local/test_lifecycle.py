@@ -79,6 +79,7 @@ def test_cancel_pending_request(tool, record_file):
 def test_cancel_processing_request_goes_through_cancelled_pending(tool, record_file):
     request_id = tool.batch(TOOL, ["nosigterm;record:slow;sleep:60"])[0]
     wait_until(lambda: runs(record_file), message="request running")
+    tool.wait_status(TOOL, request_id, ("processing",))  # the claim is stored just after the run began
     reply = tool.request("PATCH", f"{TOOL}/requests/{request_id}", json_body={"status": "cancelled"})
     assert reply.json()["status"] == "cancelled_pending"  # the worker ignores SIGTERM: it takes a grace period
     assert tool.record(TOOL, request_id)["status"] == "cancelled_pending"
