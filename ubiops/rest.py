@@ -359,7 +359,9 @@ class RESTClient:
         and the headers urllib3 keeps from other hosts (``Authorization``, ``Cookie``) stay behind."""
         retries = _REDIRECTS_ONLY.increment(method, url, response=response, _pool=pool)
         redirected = urljoin(url, location)
-        headers = send["headers"]
+        # a copy: urllib3 1.26's manager drops Authorization from it in place at a later hop to another host, and the
+        # next attempt would send the caller's headers without it
+        headers = dict(send["headers"])
         if response.status == 303:
             method, send["body"] = "GET", None
             headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}

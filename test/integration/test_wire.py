@@ -756,3 +756,18 @@ def test_an_unread_answer_deserialized_by_the_api_client(api_client, core_api):
         response.release_conn()
     response = core_api.deployment_requests_batch_cancel(P, D, [], status="pending", _preload_content=False)
     assert api_client.deserialize(response, "dict(str, object)") == {"cancelled": 2}
+
+
+def test_a_retry_after_a_redirect_to_another_host_still_sends_the_token(server):
+    """A same-host redirect, then one to another host that answers 503: the retried attempt starts again at the
+    configured host, with the token. (urllib3 1.26 drops Authorization from the headers it is given, in place.)"""
+    with RecordingServer() as elsewhere:
+        for _ in range(2):
+            server.answer(302, headers={"Location": "/v2.1/hop"})
+            server.answer(302, headers={"Location": f"http://localhost:{elsewhere.url.split(':')[2]}"})
+        elsewhere.answer(503, headers={"Retry-After": "0"})
+        elsewhere.answer(200, [])
+        with ubiops.ApiClient(_configuration(server)) as client:
+            assert ubiops.CoreApi(client).deployment_requests_list(P, D) == []
+    assert [r.headers.get("authorization") for r in server.requests] == [f"Token {TOKEN}"] * 4
+    assert [r.headers.get("authorization") for r in elsewhere.requests] == [None, None]
