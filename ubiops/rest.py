@@ -357,6 +357,7 @@ class RESTClient:
     ) -> urllib3.BaseHTTPResponse:
         """Follow a redirect of the first hop as ``PoolManager.urlopen`` would: a 303 becomes a GET without a body,
         and the headers urllib3 keeps from other hosts (``Authorization``, ``Cookie``) stay behind."""
+        response.drain_conn()  # first: a Location that is no URL raises below, and the connection must go back
         retries = _REDIRECTS_ONLY.increment(method, url, response=response, _pool=pool)
         redirected = urljoin(url, location)
         # a copy: urllib3 1.26's manager drops Authorization from it in place at a later hop to another host, and the
@@ -367,7 +368,6 @@ class RESTClient:
             headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
         if not pool.is_same_host(redirected):
             headers = {k: v for k, v in headers.items() if k.lower() not in retries.remove_headers_on_redirect}
-        response.drain_conn()
         return self.pool_manager.urlopen(method, redirected, retries=retries, **{**send, "headers": headers})
 
     def _log_retry(

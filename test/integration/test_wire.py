@@ -771,3 +771,17 @@ def test_a_retry_after_a_redirect_to_another_host_still_sends_the_token(server):
             assert ubiops.CoreApi(client).deployment_requests_list(P, D) == []
     assert [r.headers.get("authorization") for r in server.requests] == [f"Token {TOKEN}"] * 4
     assert [r.headers.get("authorization") for r in elsewhere.requests] == [None, None]
+
+
+def test_an_unread_redirect_to_a_bad_location_gives_its_connection_back(server):
+    """With _preload_content=False a redirect whose Location is no valid URL fails at once, not retried; its
+    connection goes back to the pool instead of staying open under the exception, so the next call reuses it."""
+    server.answer(302, headers={"Location": "http://127.0.0.1:99999/v2.1"})
+    server.answer(200, [])
+    before = server.connections
+    with ubiops.ApiClient(_configuration(server)) as client:
+        core_api = ubiops.CoreApi(client)
+        with pytest.raises(ubiops.ApiConnectionError) as caught:
+            core_api.deployment_requests_list(P, D, _preload_content=False)
+        assert core_api.deployment_requests_list(P, D) == []
+    assert "99999" in str(caught.value) and server.connections - before == 1
