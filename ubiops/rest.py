@@ -35,6 +35,7 @@ from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
     InsecureRequestWarning,
+    LocationValueError,
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
@@ -71,7 +72,10 @@ _REDIRECTS_ONLY = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0
 _POOLS = 4
 _NO_REDIRECT = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0, raise_on_redirect=False)
 #: Headers that describe a body, dropped when a 303 turns the call into a GET (as urllib3 does).
-_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "content-language", "digest"})
+_BODY_HEADERS = frozenset(
+    {"content-type", "content-length", "content-encoding", "content-language", "content-location", "digest"}
+    | {"last-modified"}
+)
 
 
 def _first_hop(pool: Any, method: str, target: str, send: Dict[str, Any]) -> urllib3.BaseHTTPResponse:
@@ -359,7 +363,10 @@ class RESTClient:
         and the headers urllib3 keeps from other hosts (``Authorization``, ``Cookie``) stay behind."""
         response.drain_conn()  # first: a Location that is no URL raises below, and the connection must go back
         retries = _REDIRECTS_ONLY.increment(method, url, response=response, _pool=pool)
-        redirected = urljoin(url, location)
+        try:
+            redirected = urljoin(url, location)
+        except ValueError as err:  # e.g. "http://[::1": urllib3's error for a URL it cannot read, not retried
+            raise LocationValueError(f"the server redirected to {location!r}, which is not a URL") from err
         # a copy: urllib3 1.26's manager drops Authorization from it in place at a later hop to another host, and the
         # next attempt would send the caller's headers without it
         headers = dict(send["headers"])
@@ -384,8 +391,8 @@ class RESTClient:
         )
 
     def close(self) -> None:
-        pools, self._pools = self._pools, {}
-        for pool in pools.values():  # urllib3 2's manager only forgets its pools; a call made later opens new ones
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:  # urllib3 2's manager only forgets its pools; a call made later opens new ones
             pool.close()
         self.pool_manager.clear()
         with self._proxied_lock:

@@ -785,3 +785,12 @@ def test_an_unread_redirect_to_a_bad_location_gives_its_connection_back(server):
             core_api.deployment_requests_list(P, D, _preload_content=False)
         assert core_api.deployment_requests_list(P, D) == []
     assert "99999" in str(caught.value) and server.connections - before == 1
+
+
+def test_a_redirect_to_a_location_that_cannot_be_read_is_a_clear_error_not_retried(server):
+    server.answer(302, headers={"Location": "http://[::1"})
+    with ubiops.ApiClient(_configuration(server)) as client:
+        with pytest.raises(ubiops.ApiConnectionError) as caught:
+            ubiops.CoreApi(client).deployment_requests_list(P, D)
+    assert "'http://[::1', which is not a URL" in str(caught.value)
+    assert "not retried" in str(caught.value) and len(server.requests) == 1
