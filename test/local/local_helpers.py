@@ -1,5 +1,7 @@
 """Helpers of the local server tests: plain HTTP through urllib3 (keep-alive), never through the ubiops client."""
 
+from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
+
 import json
 import time
 from pathlib import Path

@@ -2,6 +2,8 @@
 the session cookie, the CSRF header the API wants besides the cookie, nothing served without a session, and the two
 read endpoints (overview, pages of requests)."""
 
+from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
+
 import re
 import sqlite3
 from typing import Dict, Iterator, Optional, Tuple

@@ -3,6 +3,8 @@ builders for the test packages in ./packages, and process helpers (psutil) to se
 
 Copied in spirit from test/local/local_helpers.py (test folders do not import from each other)."""
 
+from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
+
 import json
 import os
 import threading

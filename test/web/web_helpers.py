@@ -1,5 +1,7 @@
 """Helpers of the web view's browser tests: the API over plain HTTP, screenshots."""
 
+from __future__ import annotations  # urllib3 1.26 has no BaseHTTPResponse to evaluate
+
 import json
 from pathlib import Path
 from typing import Any, Dict, List
