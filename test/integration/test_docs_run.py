@@ -37,7 +37,7 @@ import textwrap
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 import pytest
 
@@ -203,11 +203,13 @@ def _reader_folder(folder: Path) -> Path:
     return folder
 
 
-def _plan(block: Block, servers: Dict[str, LocalServer], fresh_ids: List[str]) -> Tuple[str, str, list]:
-    """(code as it runs, project of its server, changes): the adaptations of the module docstring."""
+def _plan(
+    block: Block, values: Set[str], servers: Dict[str, LocalServer], fresh_ids: List[str]
+) -> Tuple[str, str, list]:
+    """(code as it runs, project of its server, changes): the adaptations of the module docstring. values: the
+    block's string constants."""
     if block.doctest:
         return DOCTEST.format(text=block.code, name=block.name), "local", []
-    values = {node.value for node in _constants(block.code)}
     projects = sorted(values & set(servers)) or ["local"]
     assert len(projects) == 1, f"{block.name} names the projects {projects}"
     replacements = {CLOUD_HOST: servers[projects[0]].url}
@@ -217,25 +219,22 @@ def _plan(block: Block, servers: Dict[str, LocalServer], fresh_ids: List[str]) -
     return code, projects[0], changes
 
 
-def _ids_needed(blocks: List[Block]) -> int:
-    return sum(len({n.value for n in _constants(b.code)} & set(PLACEHOLDER_IDS)) for b in blocks if not b.doctest)
-
-
 def run_blocks(blocks: List[Block], servers: Dict[str, LocalServer], folder: Path) -> Dict[str, Outcome]:
     """Every block at once, each in a process forked from one that imported ubiops (reference_runner.py)."""
-    placeholders = servers[PLACEHOLDERS]
-    with ubiops.ApiClient(placeholders.configuration()) as api_client:
+    strings = [set() if block.doctest else {node.value for node in _constants(block.code)} for block in blocks]
+    needed = sum(len(values & set(PLACEHOLDER_IDS)) for values in strings)
+    with ubiops.ApiClient(servers[PLACEHOLDERS].configuration()) as api_client:
         core_api = ubiops.CoreApi(api_client)
         created = core_api.batch_deployment_requests_create(
-            PLACEHOLDERS, "deployment_name_example", [f"input {i}" for i in range(_ids_needed(blocks))]
+            PLACEHOLDERS, "deployment_name_example", [f"input {i}" for i in range(needed)]
         )
         fresh_ids = [record.id for record in created]
         collect_requests(core_api, PLACEHOLDERS, "deployment_name_example", fresh_ids, max_wait=30)
     workdir = _reader_folder(folder / "reader")
     base_environment = {k: v for k, v in os.environ.items() if k not in ("UBIOPS_PROJECT", "UBIOPS_DEPLOYMENT")}
     jobs, plans = [], []
-    for index, block in enumerate(blocks):
-        code, project, changes = _plan(block, servers, fresh_ids)
+    for index, (block, values) in enumerate(zip(blocks, strings)):
+        code, project, changes = _plan(block, values, servers, fresh_ids)
         environment = {
             **base_environment,
             "UBIOPS_API_HOST": servers[project].url,
@@ -263,8 +262,8 @@ def run_blocks(blocks: List[Block], servers: Dict[str, LocalServer], folder: Pat
     )
     assert done.returncode == 0, done.stderr
     return {
-        block.name: Outcome(code, Path(job["stdout"]).read_text(), Path(job["stderr"]).read_text(), *plan)
-        for block, code, job, plan in zip(blocks, json.loads(done.stdout), jobs, plans)
+        block.name: Outcome(returncode, Path(job["stdout"]).read_text(), Path(job["stderr"]).read_text(), *plan)
+        for block, returncode, job, plan in zip(blocks, json.loads(done.stdout), jobs, plans)
     }
 
 
