@@ -4,11 +4,17 @@ code unchanged as ``python -c`` would (``__name__ == "__main__"``, file ``<strin
 as a traceback with exit code 1). A fresh interpreter per script spent most of its time importing.
 
 stdin: a JSON list of {"code", "env", "stdout", "stderr"} (the two are file paths for the child's output); stdout:
-a JSON list of the exit codes, in the same order. Single-threaded, so that forking it is safe."""
+a JSON list of the exit codes, in the same order. Single-threaded, so that forking it is safe.
+
+Optional, for test_docs_run.py: the command line names further modules to import before forking (``ubiops.local``);
+a job may add "cwd" (its working directory), "file" (run the code as ``python <file>`` would: ``__file__``,
+``sys.argv[0]`` and ``sys.path[0]`` from it) and "timeout" (seconds, then SIGALRM ends the child)."""
 
 import builtins
+import importlib
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -18,13 +24,25 @@ import ubiops  # noqa: F401  (imported once, here: the children start with it lo
 def _child(job: dict) -> int:
     os.environ.clear()
     os.environ.update(job["env"])
-    sys.argv = ["-c"]
+    if job.get("timeout"):
+        signal.alarm(job["timeout"])
+    if job.get("cwd"):
+        os.chdir(job["cwd"])
+    filename = job.get("file")
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    if filename:
+        sys.argv = [filename]
+        sys.path[0] = os.path.dirname(os.path.abspath(filename))
+        namespace["__file__"] = filename
+    else:
+        sys.argv = ["-c"]
+        sys.path[0] = ""  # as `python -c`: the working directory
     for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(target, fd)
         os.close(target)
     try:
-        exec(compile(job["code"], "<string>", "exec"), {"__name__": "__main__", "__builtins__": builtins})
+        exec(compile(job["code"], filename or "<string>", "exec"), namespace)
         code = 0
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
@@ -41,6 +59,8 @@ def _child(job: dict) -> int:
 
 
 def main() -> None:
+    for name in sys.argv[1:]:
+        importlib.import_module(name)
     jobs = json.load(sys.stdin)
     sys.stdout.flush()
     children = []
