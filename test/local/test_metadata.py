@@ -53,6 +53,9 @@ def test_user_and_projects(http: Http) -> None:
     project = ok(http.get(P))
     assert project["id"] == projects[0]["id"] and project["creation_date"].endswith("+00:00")
     assert project["labels"] == {} and project["suspended"] is False
+    assert ok(http.get("/projects", query={"labels": ""})) == projects
+    assert ok(http.get("/projects", query={"labels": "team:vision"})) == []  # the project has no labels
+    assert "labels:" in error(http.get("/projects", query={"labels": "novalue"}), 400)
     assert "project 'other' not found" in error(http.get("/projects/other"), 404)
     assert http.get("/user", auth=False).status == 401
 

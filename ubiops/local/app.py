@@ -299,7 +299,7 @@ class App:
         return json_response(self.backend.metadata.user())
 
     def projects_list(self, request: Request) -> Response:
-        return json_response(self.backend.metadata.projects())
+        return json_response(self.backend.metadata.projects(request.args.get("labels")))
 
     def projects_get(self, request: Request, project: str) -> Response:
         self.backend.metadata.check_project(project)

@@ -106,8 +106,10 @@ class Metadata:
             record.update(suspended=False, suspended_reason=None, cors_origins=[])
         return record
 
-    def projects(self) -> List[Dict[str, Any]]:
-        return [self.project(detail=False)]
+    def projects(self, labels: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The one project, unless a label filter leaves it out (it has no labels)."""
+        project = self.project(detail=False)
+        return [project] if has_labels(project["labels"], label_filter(labels)) else []
 
     def deployment(self, config: DeploymentConfig) -> Dict[str, Any]:
         def fields(items: Sequence[Any]) -> List[Dict[str, Any]]:
