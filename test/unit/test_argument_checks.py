@@ -264,3 +264,15 @@ def test_methods_around_requests_take_their_arguments_in_the_public_order(core_a
 def test_an_empty_labels_filter_and_a_logs_model_pass():
     BY_NAME["deployments_list"].validate({"project_name": P, "labels": ""})
     BY_NAME["projects_log_list"].validate({"project_name": P, "data": ubiops.models.LogsCreate(limit=5)})
+
+
+@pytest.mark.parametrize("name", ["deployment_requests_batch_cancel", "deployment_version_requests_batch_cancel"])
+def test_batch_cancel_without_data_says_how_to_cancel_by_status(core_api, name):
+    args = [P] * (len(BY_NAME[name].positional) - 1)
+    with pytest.raises(ubiops.ApiValueError) as info:
+        getattr(core_api, name)(*args, status="pending")
+    assert str(info.value) == (
+        f"Missing the required parameter `data` when calling `{name}`; "
+        "pass data=[] with status to cancel every request with that status"
+    )
+    assert info.value.path_to_item == ["data"]
