@@ -26,7 +26,7 @@ Any other non-2xx status raises a plain ``ApiRequestError``. Example::
     try:
         core_api.deployment_requests_get(project, deployment, request_id)
     except ubiops.NotFoundException as e:
-        print(e.status, e.message)      # 404 request 'abc' does not exist
+        print(e.status, e.message)      # 404 request 'abc' not found in deployment 'echo'
 """
 
 import json
