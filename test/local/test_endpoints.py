@@ -40,6 +40,9 @@ def error_of(reply: Any, status: int) -> str:
     body = reply.json()
     if "error_message" in body:  # errors of /stream carry it too, for the official tools
         assert body.pop("error_message") == body.get("error"), body
+    if "path_to_item" in body:  # an item of a list: where it is, as ["data", index]
+        path = body.pop("path_to_item")
+        assert path[0] == "data" and str(body["error"]).startswith(f"data[{path[1]}]: "), body
     assert set(body) == {"error"} and body["error"], body
     return str(body["error"])
 

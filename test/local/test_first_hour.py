@@ -9,6 +9,7 @@ import pytest
 
 import ubiops
 from ubiops.local import LocalServer
+from ubiops.utils import SubmitError, submit_requests
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -28,3 +29,27 @@ def test_the_exceptions_page_shows_the_real_text_of_a_404(core_api: ubiops.CoreA
         core_api.deployment_requests_get("local", "echo", "abc")
     assert str(raised.value) == "(404) NOT FOUND: request 'abc' not found in deployment 'echo'"
     assert f"`{raised.value}`" in one_line((DOCS / "Exceptions.md").read_text())
+
+
+def test_a_failed_batch_names_the_bad_item_by_its_position_in_the_input(core_api: ubiops.CoreApi) -> None:
+    items = [{"x": 1.0, "y": 2.0, "op": "+"} for _ in range(260)]
+    del items[253]["op"]  # in the second batch (positions 250-259), where it is data[3]
+    with pytest.raises(SubmitError) as raised:
+        submit_requests(core_api, "local", "calculator", items, concurrency=1)
+    error = raised.value
+    assert error.position == 253 and error.not_created == [range(250, 260)] and error.created == [range(0, 250)]
+    assert error.errors[0][1].path_to_item == ["data", 3]  # the exception of the batch call, as it was raised
+    assert str(error).startswith(
+        "batch call for positions 250-259 failed at position 253: (400) BAD REQUEST: data[253]: field 'op' is "
+        "missing (data_type string); no request was created; created: 0-249; not created: 250-259;"
+    ), str(error)
+
+
+def test_an_item_the_client_refuses_is_named_by_its_position_in_the_input(core_api: ubiops.CoreApi) -> None:
+    items = ["a"] * 255 + [7] + ["b"] * 4
+    with pytest.raises(SubmitError) as raised:
+        submit_requests(core_api, "local", "echo", items, concurrency=1)
+    assert raised.value.position == 255
+    assert "failed at position 255: batch_deployment_requests_create: `data[255]` must be a dict or a str" in str(
+        raised.value
+    )

@@ -177,8 +177,13 @@ def loopback_name(name: str) -> bool:
         return False
 
 
-def error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Response:
-    return json_response({"error": message}, status, headers)
+def error_response(
+    status: int, message: str, headers: Optional[Dict[str, str]] = None, path_to_item: Optional[List[Any]] = None
+) -> Response:
+    body: Dict[str, Any] = {"error": message}
+    if path_to_item is not None:
+        body["path_to_item"] = path_to_item
+    return json_response(body, status, headers)
 
 
 def server_sent_events(events: Iterable[Union[str, StoredRequest]]) -> Iterator[bytes]:
@@ -227,7 +232,7 @@ class App:
             response = self.dispatch(request)
         except ApiError as exc:
             headers = {"WWW-Authenticate": "Token"} if exc.status == 401 else None
-            response = error_response(exc.status, exc.message, headers)
+            response = error_response(exc.status, exc.message, headers, exc.path_to_item)
             if exc.status >= 400 and request.path.endswith("/requests/stream"):  # what the official tools read
                 response = json_response({"error": exc.message, "error_message": exc.message}, exc.status, headers)
         except MethodNotAllowed as exc:

@@ -20,12 +20,14 @@ Body = Any
 
 
 class ApiError(Exception):
-    """A request the server refuses; `status` is the HTTP status code, `message` says why."""
+    """A request the server refuses; `status` is the HTTP status code, `message` says why, `path_to_item` where the
+    bad value is when it is one item of a list (``["data", 3]``; the error body carries it)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, path_to_item: Optional[List[Any]] = None) -> None:
         super().__init__(status, message)
         self.status = status
         self.message = message
+        self.path_to_item = path_to_item
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def batch_items(deployment: DeploymentConfig, body: Body) -> List[Any]:
     for index, item in enumerate(items):
         error = item_error(item, deployment, "input")
         if error:
-            raise ApiError(400, f"data[{index}]: {error}; no request was created")
+            raise ApiError(400, f"data[{index}]: {error}; no request was created", ["data", index])
     return items
 
 
