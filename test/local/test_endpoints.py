@@ -241,15 +241,15 @@ BAD = [
     ("int", True, "expected int, got bool"),
     ("int", "3", "expected int, got string"),
     ("double", "2.5", "expected double, got string"),
-    ("double", None, "expected double, got null"),
+    ("double", None, "expected double, got null (None)"),
     ("string", 5, "expected string, got int"),
     ("bool", 1, "expected bool, got int"),
-    ("dict", [1], "expected dict, got array"),
-    ("file", {"a": 1}, "expected file, got object"),
+    ("dict", [1], "expected dict, got array (a list)"),
+    ("file", {"a": 1}, "expected file, got object (a dict)"),
     ("array_int", 1, "expected array_int (a list), got int"),
     ("array_int", [1, 2.5], "field 'array_int'[1]: expected int, got double"),
     ("array_double", [1, "x"], "field 'array_double'[1]: expected double, got string"),
-    ("array_string", ["a", None], "field 'array_string'[1]: expected string, got null"),
+    ("array_string", ["a", None], "field 'array_string'[1]: expected string, got null (None)"),
     ("array_file", [3], "field 'array_file'[0]: expected file, got int"),
 ]
 
@@ -297,7 +297,7 @@ def test_plain_input_must_be_text(http):
         ("wrong_type", "invalid output: field 'y': expected double, got string"),
         ("missing", "invalid output: field 'y' is missing"),
         ("extra", "invalid output: unknown field 'extra'"),
-        ("not_a_dict", "invalid output: expected a JSON object with the fields y, got array"),
+        ("not_a_dict", "invalid output: expected a JSON object (a dict) with the fields y, got array (a list)"),
         ("nan", "JSON"),
     ],
 )
@@ -385,14 +385,18 @@ def test_collect_with_an_unknown_id_returns_nothing(http):
 def test_id_lists_are_checked(http, endpoint):
     path = f"{ECHO}/requests/{endpoint}"
     assert "at most 250 request ids" in error_of(http.post(path, json_body=["x"] * 251), 400)
-    assert "expected a JSON list of request ids" in error_of(http.post(path, json_body={"ids": []}), 400)
-    assert "expected a JSON list of request ids" in error_of(http.post(path, json_body=[1, 2]), 400)
+    assert error_of(http.post(path, json_body={"ids": []}), 400) == (
+        "data: expected a JSON array (a list) of request ids (strings), got object (a dict)"
+    )
+    assert error_of(http.post(path, json_body=["a", 1, 2]), 400) == (
+        "data: expected a JSON array (a list) of request ids (strings), got int at data[1]"
+    )
     assert "Content-Type: must be application/json" in error_of(http.post(path, text="abc"), 400)
 
 
 def test_collect_and_delete_need_a_body(http):
     for endpoint in ("collect", "delete"):
-        assert "expected a JSON list" in error_of(http.post(f"{ECHO}/requests/{endpoint}"), 400)
+        assert "expected a JSON array (a list)" in error_of(http.post(f"{ECHO}/requests/{endpoint}"), 400)
 
 
 # -- cancel ----------------------------------------------------------------------------------------------------------

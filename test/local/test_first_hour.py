@@ -53,3 +53,12 @@ def test_an_item_the_client_refuses_is_named_by_its_position_in_the_input(core_a
     assert "failed at position 255: batch_deployment_requests_create: `data[255]` must be a dict or a str" in str(
         raised.value
     )
+
+
+def test_the_server_names_json_types_as_a_python_user_knows_them_too(core_api: ubiops.CoreApi) -> None:
+    with pytest.raises(ubiops.BadRequestException) as raised:
+        core_api.deployment_requests_create("local", "echo", {"text": "hi"})
+    assert raised.value.message == "data: expected a string (plain input), got object (a dict)"
+    with pytest.raises(ubiops.BadRequestException) as raised:
+        core_api.deployment_requests_create("local", "calculator", [{"x": 1.0, "y": None, "op": "+"}])
+    assert raised.value.message == "data[0]: field 'y': expected double, got null (None)"

@@ -276,3 +276,9 @@ def test_batch_cancel_without_data_says_how_to_cancel_by_status(core_api, name):
         "pass data=[] with status to cancel every request with that status"
     )
     assert info.value.path_to_item == ["data"]
+
+
+def test_a_none_item_is_named_none_as_python_writes_it(core_api):
+    with pytest.raises(ubiops.ApiTypeError) as info:
+        core_api.deployment_requests_batch_get(P, D, ["a", None])
+    assert str(info.value) == "deployment_requests_batch_get: `data[1]` must be a request id (str), got None"

@@ -31,7 +31,7 @@ from ubiops.local.records import (
     list_record,
 )
 from ubiops.local.store import StoredRequest
-from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, with_minimum
+from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, json_type, with_minimum
 
 if TYPE_CHECKING:
     from ubiops.local.web_routes import WebView
@@ -143,11 +143,19 @@ def query_date(request: Request, name: str, end: bool = False) -> Optional[int]:
     return int(us)
 
 
+def _list_type(body: Any) -> str:
+    """What a body that should be a list of ids is: its type, or the type of its first item that is not a str."""
+    if not isinstance(body, list):
+        return json_type(body)
+    index, item = next((i, item) for i, item in enumerate(body) if not isinstance(item, str))
+    return f"{json_type(item)} at data[{index}]"
+
+
 def id_list(body: Any, required: bool) -> Optional[List[str]]:
     if body is None and not required:
         return None
     if not isinstance(body, list) or not all(isinstance(item, str) for item in body):
-        raise ApiError(400, "data: expected a JSON list of request ids (strings)")
+        raise ApiError(400, f"data: expected a JSON array (a list) of request ids (strings), got {_list_type(body)}")
     if len(body) > MAX_ITEMS:
         raise ApiError(400, f"data: at most {MAX_ITEMS} request ids per call, got {len(body)}")
     return body
