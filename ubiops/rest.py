@@ -289,7 +289,7 @@ class RESTClient:
             wait_or_note = _status_wait(response, policy, idempotent, retry_number)
             if last_try or isinstance(wait_or_note, str):
                 note = wait_or_note if isinstance(wait_or_note, str) else _attempts(retry_number)
-                raise _status_error(response, note, history)
+                raise _status_error(response, note, history, self.configuration.host)
             if response.status not in NOT_ACTED_STATUSES:
                 history.append(f"HTTP {response.status}")
             self._log_retry(method, url, f"HTTP {response.status}", wait_or_note, retry_number, policy)
@@ -462,7 +462,15 @@ def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
     return type(error)(error.reason or "", f"{error.message} ({note})", sent=error.sent)
 
 
-def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str]) -> ApiException:
+def _base_path_note(host: str) -> str:
+    """For a 404: the hint that the configured host lacks the API's base path, when its path does not end in it."""
+    path = (urllib3.util.parse_url(host).path or "").rstrip("/")
+    if path.endswith("/v2.1"):
+        return ""
+    return f"Configuration.host probably lacks /v2.1: use {host.rstrip('/')}/v2.1"
+
+
+def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str], host: str) -> ApiException:
     try:
         response.data  # noqa: B018  # the body holds the server's message: read and keep it if it was not preloaded
     except HTTPError:
@@ -470,7 +478,7 @@ def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[s
     cls = exception_for_status(response.status)
     error = cls(http_resp=response)
     if response.status == 404:  # perhaps gone because an earlier attempt did the job (a delete)
-        note = "; ".join(filter(None, (note, _history_note(history))))
+        note = "; ".join(filter(None, (note, _history_note(history), _base_path_note(host))))
     if not note:
         return error
     said = error.message or (error.body or "")[:BODY_PREVIEW_CHARS]

@@ -1,11 +1,13 @@
 """Messages a newcomer meets in the first hour, as the ubiops client shows them from a real local server: each one
 says what happened and points at the fix, and the docs show them as they really are."""
 
+import json
 import re
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import urllib3
 
 import ubiops
 from ubiops.local import LocalServer
@@ -62,3 +64,26 @@ def test_the_server_names_json_types_as_a_python_user_knows_them_too(core_api: u
     with pytest.raises(ubiops.BadRequestException) as raised:
         core_api.deployment_requests_create("local", "calculator", [{"x": 1.0, "y": None, "op": "+"}])
     assert raised.value.message == "data[0]: field 'y': expected double, got null (None)"
+
+
+def test_a_host_without_the_base_path_is_told_so_by_both_sides(shared_server: LocalServer) -> None:
+    configuration = shared_server.configuration()
+    root = configuration.host[: -len("/v2.1")]
+    configuration.host = root
+    with ubiops.ApiClient(configuration) as client, pytest.raises(ubiops.NotFoundException) as raised:
+        ubiops.CoreApi(client).deployment_requests_create("local", "echo", "hi")
+    where = "POST /projects/local/deployments/echo/requests"
+    assert raised.value.message == (
+        f"no such endpoint: {where}; the API is under /v2.1: POST /v2.1{where[5:]} "
+        f"(does the client's host end in /v2.1?) (Configuration.host probably lacks /v2.1: use {root}/v2.1)"
+    )
+
+
+def test_a_path_that_is_no_api_path_gets_no_base_path_hint(shared_server: LocalServer) -> None:
+    root = shared_server.url[: -len("/v2.1")]
+    answer = urllib3.PoolManager().request("GET", root + "/nothing", headers=auth(shared_server))
+    assert answer.status == 404 and json.loads(answer.data) == {"error": "no such endpoint: GET /nothing"}
+
+
+def auth(server: LocalServer) -> dict:
+    return {"Authorization": f"Token {server.token}"}

@@ -20,7 +20,7 @@ from ubiops.local.backend import Backend
 from ubiops.local.http_body import parse_body
 from ubiops.local.logquery import LIMIT as LOGS_LIMIT
 from ubiops.local.logquery import parse_moment
-from ubiops.local.metadata import not_emulated
+from ubiops.local.metadata import PLATFORM_TOP, not_emulated
 from ubiops.local.records import (
     JsonText,
     compact_json,
@@ -291,7 +291,9 @@ class App:
 
     def _not_emulated(self, method: str, path: str) -> ApiError:
         if not path.startswith(BASE + "/"):
-            return ApiError(404, f"no such endpoint: {method} {path}")
+            top = unquote(path.lstrip("/").split("/", 1)[0])
+            hint = f"; the API is under {BASE}: {method} {BASE}{path} (does the client's host end in {BASE}?)"
+            return ApiError(404, f"no such endpoint: {method} {path}{hint if top in PLATFORM_TOP else ''}")
         segments = [unquote(segment) for segment in path[len(BASE) + 1 :].split("/")]
         return not_emulated(method, segments, self.backend.metadata)
 
