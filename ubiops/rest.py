@@ -499,11 +499,30 @@ def _cause(err: BaseException) -> BaseException:
 
 
 def _is_final(err: HTTPError) -> bool:
-    """Errors that another attempt cannot cure: the server's certificate is not trusted, or the URL is bad."""
+    """Errors that another attempt cannot cure: the server's certificate is not trusted, the URL is bad, or the
+    server speaks another protocol than the URL's scheme (plain HTTP to https://, TLS to http://)."""
     cause = _cause(err)
-    return isinstance(cause, (ssl.SSLCertVerificationError, ssl.CertificateError)) or isinstance(
-        cause, urllib3.exceptions.LocationValueError
+    return (
+        isinstance(cause, (ssl.SSLCertVerificationError, ssl.CertificateError, urllib3.exceptions.LocationValueError))
+        or _answered_plain_http(cause)
+        or _answered_tls(cause)
     )
+
+
+def _answered_plain_http(cause: BaseException) -> bool:
+    """The TLS handshake of an https:// URL got bytes that are no TLS record: a plain HTTP server's answer."""
+    return isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER"
+
+
+#: The first bytes of a TLS record: an alert (21) or a handshake (22), TLS major version 3.
+_TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
+
+
+def _answered_tls(cause: BaseException) -> bool:
+    """The answer to an http:// URL starts with a TLS record where the status line should be: a TLS server's
+    alert. (A TLS server built on OpenSSL sends none: it resets the connection, which proves nothing.)"""
+    line = getattr(cause, "line", None) if isinstance(cause, http.client.BadStatusLine) else None
+    return isinstance(line, str) and line.startswith(_TLS_RECORD_STARTS)
 
 
 def translate_error(
@@ -533,8 +552,21 @@ def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError
             f"the server's TLS certificate is not trusted ({_text(cause)}); give the CA bundle that signed it as "
             "Configuration.ssl_ca_cert",
         )
+    if _answered_plain_http(cause):
+        return (
+            ApiConnectionError,
+            "TLS error",
+            f"the server answered in plain HTTP: use http:// in Configuration.host ({_text(cause)})",
+        )
     if isinstance(cause, (ssl.SSLError, SSLError)):
         return ApiConnectionError, "TLS error", _text(cause)
+    if _answered_tls(cause):
+        return (
+            ApiConnectionError,
+            "Invalid answer",
+            "the answer starts with a TLS record, not an HTTP status line: the server may speak TLS: use https:// "
+            "in Configuration.host",
+        )
     if isinstance(cause, http.client.IncompleteRead):
         got = cause.partial if isinstance(cause.partial, int) else len(cause.partial)
         return (
