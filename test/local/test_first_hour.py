@@ -4,10 +4,11 @@ says what happened and points at the fix, and the docs show them as they really 
 import json
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 import urllib3
+from local_helpers import wait_until
 
 import ubiops
 from ubiops.local import LocalServer
@@ -87,3 +88,21 @@ def test_a_path_that_is_no_api_path_gets_no_base_path_hint(shared_server: LocalS
 
 def auth(server: LocalServer) -> dict:
     return {"Authorization": f"Token {server.token}"}
+
+
+def test_a_failed_request_names_its_exception_and_where_its_traceback_is(core_api: ubiops.CoreApi) -> None:
+    failed = core_api.deployment_requests_create("local", "calculator", {"x": 1.0, "y": 0.0, "op": "div"})
+    assert (failed.status, failed.error_message) == (
+        "failed",
+        "ValueError: division by zero: y must not be 0 when op is div (traceback in this request's logs: "
+        'projects_log_list with filters {"deployment_request_id": <id>}, or the request\'s page in the web view)',
+    )
+
+    def traceback_lines() -> List[str]:
+        logs = core_api.projects_log_list("local", data={"filters": {"deployment_request_id": failed.id}})
+        return [line.log for line in logs]
+
+    lines = wait_until(
+        lambda: [line for line in traceback_lines() if line.startswith("Traceback")] and traceback_lines()
+    )
+    assert "ValueError: division by zero: y must not be 0 when op is div" in lines, lines
