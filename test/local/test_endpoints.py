@@ -503,7 +503,7 @@ def test_unknown_project_deployment_version_and_request(http):
 def test_names_are_percent_decoded_and_never_change_the_path(http):
     assert http.post("/projects/local/deployments/%65cho/requests", text="x").status == 200
     message = error_of(http.get("/projects/local/deployments/echo%2Fversions%2Fv1/requests"), 404)
-    assert message == "deployment 'echo/versions/v1' not found in project 'local'"
+    assert message.startswith("deployment 'echo/versions/v1' not found in project 'local' (this server serves: ")
     message = error_of(http.get(f"{ECHO}/requests/a%2F..%2Fb"), 404)
     assert message == "request 'a/../b' not found in deployment 'echo'"
     assert "project 'local/deployments/echo'" in error_of(

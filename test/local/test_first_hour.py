@@ -106,3 +106,12 @@ def test_a_failed_request_names_its_exception_and_where_its_traceback_is(core_ap
         lambda: [line for line in traceback_lines() if line.startswith("Traceback")] and traceback_lines()
     )
     assert "ValueError: division by zero: y must not be 0 when op is div" in lines, lines
+
+
+def test_a_wrong_deployment_or_version_name_gets_the_names_there_are(core_api: ubiops.CoreApi) -> None:
+    with pytest.raises(ubiops.NotFoundException) as raised:
+        core_api.deployment_requests_create("local", "eco", "hi")
+    assert raised.value.message.startswith("deployment 'eco' not found in project 'local' (this server serves: echo, ")
+    with pytest.raises(ubiops.NotFoundException) as raised:
+        core_api.deployment_version_requests_create("local", "echo", "v9", "hi")
+    assert raised.value.message == "version 'v9' of deployment 'echo' not found (its versions: v1)"
