@@ -26,7 +26,7 @@ Any other non-2xx status raises a plain ``ApiRequestError``. Example::
     try:
         core_api.deployment_requests_get(project, deployment, request_id)
     except ubiops.NotFoundException as e:
-        print(e.status, e.message)      # 404 request 'abc' does not exist
+        print(e.status, e.message)      # 404 request 'abc' not found in deployment 'echo'
 """
 
 import json
@@ -126,8 +126,13 @@ class ApiException(OpenApiException):
         self.reason = reason
         self.body = body
         self.headers = headers
-        self.message = message if message is not None else _error_message(body)
+        said = _json_object(body)
+        self.message = message if message is not None else _error_message(said)
         self.sent = sent
+        #: Where the bad value is, when the server said (``ubiops-local`` does for an item of a batch):
+        #: ``["data", 3]``, as the argument errors' ``path_to_item``; else None.
+        path_to_item = said.get("path_to_item")
+        self.path_to_item = path_to_item if isinstance(path_to_item, list) else None
         super().__init__(self._text())
 
     @property
@@ -253,15 +258,19 @@ def retry_after_seconds(headers: Mapping[str, str]) -> Optional[float]:
     return None
 
 
-def _error_message(body: Optional[str]) -> Optional[str]:
+def _json_object(body: Optional[str]) -> Dict[str, Any]:
+    """The body's JSON object, else an empty dict."""
     if not body:
-        return None
+        return {}
     try:
         parsed = json.loads(body)
     except ValueError:
-        return None
-    if isinstance(parsed, dict):
-        error = next((parsed[key] for key in ("error", "error_message", "detail") if parsed.get(key) is not None), None)
-        if error is not None:
-            return error if isinstance(error, str) else json.dumps(error)
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _error_message(parsed: Dict[str, Any]) -> Optional[str]:
+    error = next((parsed[key] for key in ("error", "error_message", "detail") if parsed.get(key) is not None), None)
+    if error is not None:
+        return error if isinstance(error, str) else json.dumps(error)
     return None

@@ -293,7 +293,7 @@ class RESTClient:
             wait_or_note = _status_wait(response, policy, idempotent, retry_number)
             if last_try or isinstance(wait_or_note, str):
                 note = wait_or_note if isinstance(wait_or_note, str) else _attempts(retry_number)
-                raise _status_error(response, note, history)
+                raise _status_error(response, note, history, self.configuration.host)
             if response.status not in NOT_ACTED_STATUSES:
                 history.append(f"HTTP {response.status}")
             self._log_retry(method, url, f"HTTP {response.status}", wait_or_note, retry_number, policy)
@@ -471,7 +471,15 @@ def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
     return type(error)(error.reason or "", f"{error.message} ({note})", sent=error.sent)
 
 
-def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str]) -> ApiException:
+def _base_path_note(host: str) -> str:
+    """For a 404: the hint that the configured host lacks the API's base path, when its path does not end in it."""
+    path = (urllib3.util.parse_url(host).path or "").rstrip("/")
+    if path.endswith("/v2.1"):
+        return ""
+    return f"Configuration.host probably lacks /v2.1: use {host.rstrip('/')}/v2.1"
+
+
+def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[str], host: str) -> ApiException:
     try:
         response.data  # noqa: B018  # the body holds the server's message: read and keep it if it was not preloaded
     except HTTPError:
@@ -479,7 +487,7 @@ def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[s
     cls = exception_for_status(response.status)
     error = cls(http_resp=response)
     if response.status == 404:  # perhaps gone because an earlier attempt did the job (a delete)
-        note = "; ".join(filter(None, (note, _history_note(history))))
+        note = "; ".join(filter(None, (note, _history_note(history), _base_path_note(host))))
     if not note:
         return error
     said = error.message or (error.body or "")[:BODY_PREVIEW_CHARS]
@@ -500,11 +508,30 @@ def _cause(err: BaseException) -> BaseException:
 
 
 def _is_final(err: HTTPError) -> bool:
-    """Errors that another attempt cannot cure: the server's certificate is not trusted, or the URL is bad."""
+    """Errors that another attempt cannot cure: the server's certificate is not trusted, the URL is bad, or the
+    server speaks another protocol than the URL's scheme (plain HTTP to https://, TLS to http://)."""
     cause = _cause(err)
-    return isinstance(cause, (ssl.SSLCertVerificationError, ssl.CertificateError)) or isinstance(
-        cause, urllib3.exceptions.LocationValueError
+    return (
+        isinstance(cause, (ssl.SSLCertVerificationError, ssl.CertificateError, urllib3.exceptions.LocationValueError))
+        or _answered_plain_http(cause)
+        or _answered_tls(cause)
     )
+
+
+def _answered_plain_http(cause: BaseException) -> bool:
+    """The TLS handshake of an https:// URL got bytes that are no TLS record: a plain HTTP server's answer."""
+    return isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER"
+
+
+#: The first bytes of a TLS record: an alert (21) or a handshake (22), TLS major version 3.
+_TLS_RECORD_STARTS = ("\x15\x03", "\x16\x03")
+
+
+def _answered_tls(cause: BaseException) -> bool:
+    """The answer to an http:// URL starts with a TLS record where the status line should be: a TLS server's
+    alert. (A TLS server built on OpenSSL sends none: it resets the connection, which proves nothing.)"""
+    line = getattr(cause, "line", None) if isinstance(cause, http.client.BadStatusLine) else None
+    return isinstance(line, str) and line.startswith(_TLS_RECORD_STARTS)
 
 
 def translate_error(
@@ -534,8 +561,21 @@ def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError
             f"the server's TLS certificate is not trusted ({_text(cause)}); give the CA bundle that signed it as "
             "Configuration.ssl_ca_cert",
         )
+    if _answered_plain_http(cause):
+        return (
+            ApiConnectionError,
+            "TLS error",
+            f"the server answered in plain HTTP: use http:// in Configuration.host ({_text(cause)})",
+        )
     if isinstance(cause, (ssl.SSLError, SSLError)):
         return ApiConnectionError, "TLS error", _text(cause)
+    if _answered_tls(cause):
+        return (
+            ApiConnectionError,
+            "Invalid answer",
+            "the answer starts with a TLS record, not an HTTP status line: the server may speak TLS: use https:// "
+            "in Configuration.host",
+        )
     if isinstance(cause, http.client.IncompleteRead):
         got = cause.partial if isinstance(cause.partial, int) else len(cause.partial)
         return (

@@ -11,6 +11,7 @@ import urllib3
 from local_helpers import LIST_FIELDS, Http, http_for, tool_deployment, wait_until
 
 from ubiops.local import LocalServer
+from ubiops.local._worker import TRACEBACK_HINT
 
 D = "/projects/local/deployments"
 ECHO, CALC, TOOL, STRUCT, TYPED = (f"{D}/{name}" for name in ("echo", "calculator", "tool", "structured", "typed"))
@@ -40,6 +41,9 @@ def error_of(reply: Any, status: int) -> str:
     body = reply.json()
     if "error_message" in body:  # errors of /stream carry it too, for the official tools
         assert body.pop("error_message") == body.get("error"), body
+    if "path_to_item" in body:  # an item of a list: where it is, as ["data", index]
+        path = body.pop("path_to_item")
+        assert path[0] == "data" and str(body["error"]).startswith(f"data[{path[1]}]: "), body
     assert set(body) == {"error"} and body["error"], body
     return str(body["error"])
 
@@ -116,7 +120,10 @@ def test_direct_structured_completed_and_failed(http):
     assert failed.status == 200
     assert failed.json()["status"] == "failed" and failed.json()["success"] is False
     assert failed.json()["result"] is None
-    assert failed.json()["error_message"] == "division by zero: y must not be 0 when op is div"
+    assert (
+        failed.json()["error_message"]
+        == f"ValueError: division by zero: y must not be 0 when op is div{TRACEBACK_HINT}"
+    )
 
 
 def test_direct_request_to_a_version(http):
@@ -238,15 +245,15 @@ BAD = [
     ("int", True, "expected int, got bool"),
     ("int", "3", "expected int, got string"),
     ("double", "2.5", "expected double, got string"),
-    ("double", None, "expected double, got null"),
+    ("double", None, "expected double, got null (None)"),
     ("string", 5, "expected string, got int"),
     ("bool", 1, "expected bool, got int"),
-    ("dict", [1], "expected dict, got array"),
-    ("file", {"a": 1}, "expected file, got object"),
+    ("dict", [1], "expected dict, got array (a list)"),
+    ("file", {"a": 1}, "expected file, got object (a dict)"),
     ("array_int", 1, "expected array_int (a list), got int"),
     ("array_int", [1, 2.5], "field 'array_int'[1]: expected int, got double"),
     ("array_double", [1, "x"], "field 'array_double'[1]: expected double, got string"),
-    ("array_string", ["a", None], "field 'array_string'[1]: expected string, got null"),
+    ("array_string", ["a", None], "field 'array_string'[1]: expected string, got null (None)"),
     ("array_file", [3], "field 'array_file'[0]: expected file, got int"),
 ]
 
@@ -294,7 +301,7 @@ def test_plain_input_must_be_text(http):
         ("wrong_type", "invalid output: field 'y': expected double, got string"),
         ("missing", "invalid output: field 'y' is missing"),
         ("extra", "invalid output: unknown field 'extra'"),
-        ("not_a_dict", "invalid output: expected a JSON object with the fields y, got array"),
+        ("not_a_dict", "invalid output: expected a JSON object (a dict) with the fields y, got array (a list)"),
         ("nan", "JSON"),
     ],
 )
@@ -382,14 +389,18 @@ def test_collect_with_an_unknown_id_returns_nothing(http):
 def test_id_lists_are_checked(http, endpoint):
     path = f"{ECHO}/requests/{endpoint}"
     assert "at most 250 request ids" in error_of(http.post(path, json_body=["x"] * 251), 400)
-    assert "expected a JSON list of request ids" in error_of(http.post(path, json_body={"ids": []}), 400)
-    assert "expected a JSON list of request ids" in error_of(http.post(path, json_body=[1, 2]), 400)
+    assert error_of(http.post(path, json_body={"ids": []}), 400) == (
+        "data: expected a JSON array (a list) of request ids (strings), got object (a dict)"
+    )
+    assert error_of(http.post(path, json_body=["a", 1, 2]), 400) == (
+        "data: expected a JSON array (a list) of request ids (strings), got int at data[1]"
+    )
     assert "Content-Type: must be application/json" in error_of(http.post(path, text="abc"), 400)
 
 
 def test_collect_and_delete_need_a_body(http):
     for endpoint in ("collect", "delete"):
-        assert "expected a JSON list" in error_of(http.post(f"{ECHO}/requests/{endpoint}"), 400)
+        assert "expected a JSON array (a list)" in error_of(http.post(f"{ECHO}/requests/{endpoint}"), 400)
 
 
 # -- cancel ----------------------------------------------------------------------------------------------------------
@@ -492,7 +503,7 @@ def test_unknown_project_deployment_version_and_request(http):
 def test_names_are_percent_decoded_and_never_change_the_path(http):
     assert http.post("/projects/local/deployments/%65cho/requests", text="x").status == 200
     message = error_of(http.get("/projects/local/deployments/echo%2Fversions%2Fv1/requests"), 404)
-    assert message == "deployment 'echo/versions/v1' not found in project 'local'"
+    assert message.startswith("deployment 'echo/versions/v1' not found in project 'local' (this server serves: ")
     message = error_of(http.get(f"{ECHO}/requests/a%2F..%2Fb"), 404)
     assert message == "request 'a/../b' not found in deployment 'echo'"
     assert "project 'local/deployments/echo'" in error_of(

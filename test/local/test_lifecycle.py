@@ -8,6 +8,7 @@ import pytest
 from local_helpers import PACKAGES, Http, http_for, tool_deployment, wait_until
 
 from ubiops.local import LocalServer
+from ubiops.local._worker import TRACEBACK_HINT
 from ubiops.local.runtime import DeploymentStartError
 
 TOOL = "/projects/local/deployments/tool"
@@ -116,7 +117,7 @@ def test_crashes_and_exceptions_fail_only_their_request(start_server, record_fil
     died = http.post(f"{TOOL}/requests", text="exit:3").json()
     assert died["status"] == "failed" and "exit code 3" in died["error_message"], died
     raised = http.post(f"{TOOL}/requests", text="raise:bad thing").json()
-    assert (raised["status"], raised["error_message"]) == ("failed", "bad thing")
+    assert (raised["status"], raised["error_message"]) == ("failed", f"ValueError: bad thing{TRACEBACK_HINT}")
     assert http.post(f"{TOOL}/requests", text="fine").json()["status"] == "completed"
     assert http.get("/status").status == 200
 

@@ -10,6 +10,7 @@ import psutil
 import pytest
 from local_helpers import wait_until
 
+from ubiops.local._worker import TRACEBACK_HINT
 from ubiops.local.runtime import DeploymentRuntime, Outcome, Ticket
 
 PACKAGES = Path(__file__).resolve().parent / "packages"
@@ -170,8 +171,8 @@ def test_init_with_only_context(runtime_for: Factory) -> None:
 
 def test_exception_message_becomes_error_message_and_instance_stays(runtime_for: Factory) -> None:
     runtime = runtime_for("raises")
-    assert run(runtime, "x") == Outcome("failed", error_message="cannot handle x")
-    assert run(runtime, "empty") == Outcome("failed", error_message="KeyError")
+    assert run(runtime, "x") == Outcome("failed", error_message=f"ValueError: cannot handle x{TRACEBACK_HINT}")
+    assert run(runtime, "empty") == Outcome("failed", error_message=f"KeyError{TRACEBACK_HINT}")
     assert run(runtime, "ok") == Outcome("completed", "fine")
 
 

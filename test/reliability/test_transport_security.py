@@ -215,3 +215,56 @@ def test_a_303_after_a_post_is_followed_by_a_get_without_the_body() -> None:
     (followed,) = target.seen
     assert "method" not in followed  # a GET
     assert not {"content-type", "content-length", "authorization"} & set(followed)
+
+
+# -- the wrong scheme ------------------------------------------------------------------------------------------------
+
+
+def list_with(url: str) -> ApiConnectionError:
+    configuration = ubiops.Configuration(host=url, api_key={"Authorization": "Token t"}, retries=FAST_RETRIES)
+    with ubiops.ApiClient(configuration) as client, pytest.raises(ApiConnectionError) as raised:
+        ubiops.CoreApi(client).deployment_requests_list(PROJECT, DEPLOYMENT)
+    return raised.value
+
+
+def test_https_to_a_plain_http_server_says_so_and_is_not_retried(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ubiops")
+    error = list_with(server.url.replace("http://", "https://"))
+    assert error.reason == "TLS error" and error.sent is False
+    assert "the server answered in plain HTTP: use http:// in Configuration.host (" in error.message, error.message
+    assert error.message.endswith("; the request was not sent (not retried: trying again cannot help)")
+    assert not [r for r in caplog.records if r.getMessage().startswith("Retrying")]
+
+
+def test_http_to_a_tls_server_that_resets_gets_no_guess(tls_server: LocalServer) -> None:
+    """OpenSSL answers plain HTTP with no alert: it closes, which the client cannot tell from any other reset."""
+    error = list_with(tls_server.url.replace("https://", "http://"))
+    assert error.reason in ("Connection reset", "Connection closed")
+    assert "TLS" not in error.message and "https://" not in error.message, error.message
+
+
+class _AlertHandler(BaseHTTPRequestHandler):
+    """A TLS server's answer to bytes that are no TLS: a fatal protocol_version alert record, then the close."""
+
+    def handle(self) -> None:
+        self.rfile.readline()
+        self.wfile.write(bytes([21, 3, 1, 0, 2, 2, 70]))
+
+
+def test_http_to_a_tls_server_that_sends_an_alert_says_it_may_speak_tls(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ubiops")
+    alerting = ThreadingHTTPServer(("127.0.0.1", 0), _AlertHandler)
+    threading.Thread(target=alerting.serve_forever, daemon=True).start()
+    try:
+        error = list_with(f"http://127.0.0.1:{alerting.server_address[1]}/v2.1")
+    finally:
+        alerting.shutdown()
+        alerting.server_close()
+    assert error.reason == "Invalid answer"
+    assert error.message.endswith(
+        "the answer starts with a TLS record, not an HTTP status line: the server may speak TLS: use https:// in "
+        "Configuration.host (not retried: trying again cannot help)"
+    ), error.message
+    assert not [r for r in caplog.records if r.getMessage().startswith("Retrying")]

@@ -264,3 +264,21 @@ def test_methods_around_requests_take_their_arguments_in_the_public_order(core_a
 def test_an_empty_labels_filter_and_a_logs_model_pass():
     BY_NAME["deployments_list"].validate({"project_name": P, "labels": ""})
     BY_NAME["projects_log_list"].validate({"project_name": P, "data": ubiops.models.LogsCreate(limit=5)})
+
+
+@pytest.mark.parametrize("name", ["deployment_requests_batch_cancel", "deployment_version_requests_batch_cancel"])
+def test_batch_cancel_without_data_says_how_to_cancel_by_status(core_api, name):
+    args = [P] * (len(BY_NAME[name].positional) - 1)
+    with pytest.raises(ubiops.ApiValueError) as info:
+        getattr(core_api, name)(*args, status="pending")
+    assert str(info.value) == (
+        f"Missing the required parameter `data` when calling `{name}`; "
+        "pass data=[] with status to cancel every request with that status"
+    )
+    assert info.value.path_to_item == ["data"]
+
+
+def test_a_none_item_is_named_none_as_python_writes_it(core_api):
+    with pytest.raises(ubiops.ApiTypeError) as info:
+        core_api.deployment_requests_batch_get(P, D, ["a", None])
+    assert str(info.value) == "deployment_requests_batch_get: `data[1]` must be a request id (str), got None"

@@ -1,6 +1,7 @@
 """The models: construction by keyword and position, errors naming the field, to_dict, to_str, == and repr."""
 
 from datetime import datetime, timezone
+from typing import List, Optional
 
 import pytest
 
@@ -125,3 +126,18 @@ def test_models_are_exported_from_the_package():
     for model in MODELS:
         assert getattr(ubiops, model.__name__) is model
         assert model.__name__ in ubiops.__all__
+
+
+def test_from_json_fills_a_missing_field_with_its_default_as_the_constructor_does():
+    assert ubiops.DeploymentRequestUpdate.from_json({}) == ubiops.DeploymentRequestUpdate()
+    assert ubiops.DeploymentRequestUpdate.from_json({}).status == "cancelled"
+    assert ubiops.DeploymentRequestUpdate.from_json({"status": None}).status is None  # what the answer said
+
+
+def test_a_mutable_default_is_not_shared_between_records():
+    class _WithList(Model):
+        tags: Optional[List[str]] = []  # noqa: RUF012  # the case under test
+
+    built, decoded = _WithList(), _WithList.from_json({})
+    built.tags.append("a")
+    assert (built.tags, decoded.tags, _WithList().tags, _WithList.from_json({}).tags) == (["a"], [], [], [])

@@ -14,6 +14,7 @@ import pytest
 from web_helpers import Api, screenshot
 
 from ubiops.local import LocalServer
+from ubiops.local._worker import TRACEBACK_HINT
 
 pytestmark = pytest.mark.slow
 
@@ -243,7 +244,7 @@ def test_a_failed_request_shows_its_error_and_log_lines(logged_in: Any, web_serv
     expect(page).to_have_url(re.compile(f"#/request/tool/v1/{answer['id']}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(answer["id"])
     expect(page.locator(".request-head .status")).to_have_text("failed")
-    expect(page.locator("pre.error-text")).to_have_text("the model file is missing")
+    expect(page.locator("pre.error-text")).to_have_text(f"ValueError: the model file is missing{TRACEBACK_HINT}")
     log_lines = page.locator("table.log-lines tbody tr")
     expect(log_lines.filter(has_text="stdout: reading the model")).to_have_count(1)
     expect(log_lines.filter(has_text="stderr: reading the model")).to_have_class(re.compile("level-error"))

@@ -13,7 +13,10 @@ def test_demo_runs_every_step_and_exits_0():
     assert re.search(r"^ubiops-local demo: server at http://127\.0\.0\.1:\d+/v2\.1, project local", out, re.M)
     assert "1. direct    calculator 6 mul 7 = 42.0" in out
     assert "2. batch     200 calculator items in " in out and "in input order: 196 completed, 4 failed" in out
-    assert "failure: #49 division by zero: y must not be 0 when op is div" in out
+    assert (
+        "failure: #49 ValueError: division by zero: y must not be 0 when op is div (traceback in this request's logs"
+        in out
+    )
     assert "3. list      status=failed: 4 requests" in out
     assert "4. cancel    5 requests cancelled: 1 processing (its instance stopped) and 4 pending" in out
     assert "5. delete    5 cancelled requests deleted in one call" in out

@@ -13,6 +13,7 @@ import urllib3
 
 import ubiops
 from ubiops.exceptions import exception_for_status
+from ubiops.local._worker import TRACEBACK_HINT
 from ubiops.utils import (
     LogsUnavailableWarning,
     RequestFailedError,
@@ -69,10 +70,10 @@ def test_a_failed_request_raises_status_error_with_the_public_text(core_api, cap
     request_id = core_api.batch_deployment_requests_create(PROJECT, "streamer", [{"n": -1, "gate": ""}])[0].id
     with pytest.raises(StatusError) as caught:
         wait_for_deployment_request(core_api.api_client, PROJECT, "streamer", request_id)
-    assert str(caught.value) == "Deployment request: failed: n must be >= 0, got -1"
+    assert str(caught.value) == f"Deployment request: failed: ValueError: n must be >= 0, got -1{TRACEBACK_HINT}"
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, ubiops.UbiOpsException)
     assert isinstance(caught.value, RequestFailedError) and caught.value.records[0].id == request_id
-    assert caught.value.error_message == "n must be >= 0, got -1"
+    assert caught.value.error_message == f"ValueError: n must be >= 0, got -1{TRACEBACK_HINT}"
     assert capsys.readouterr().out.splitlines()[-1] == "Deployment request: failed"
     from ubiops.utils.exceptions import StatusError as PublicPath
 
@@ -231,7 +232,10 @@ def test_stream_with_full_response_yields_the_response_last(core_api, tmp_path):
 
 
 def test_a_failed_stream_raises_a_ubiops_exception_with_the_public_text(core_api):
-    with pytest.raises(ubiops.UbiOpsException, match=r"^Request failed with error message: n must be >= 0, got -1$"):
+    with pytest.raises(
+        ubiops.UbiOpsException,
+        match=r"^Request failed with error message: ValueError: n must be >= 0, got -1 \(traceback in ",
+    ):
         list(stream_deployment_request(core_api, PROJECT, "streamer", data={"n": -1, "gate": ""}, full_response=True))
 
 

@@ -9,6 +9,7 @@ from ubiops.models import DeploymentRequestUpdate, LogsCreate
 
 __all__ = [
     "Check",
+    "type_name",
     "MAX_ITEMS",
     "name_text",
     "direct_data",
@@ -31,8 +32,13 @@ MAX_ITEMS = 250
 Check = Callable[[str, str, Any], None]
 
 
+def type_name(value: Any) -> str:
+    """A value's type as a Python user writes it: ``dict``, ``list``, ``None`` (not ``NoneType``)."""
+    return "None" if value is None else type(value).__name__
+
+
 def _type_error(method: str, param: str, rule: str, value: Any) -> ApiTypeError:
-    return ApiTypeError(f"{method}: `{param}` must be {rule}, got {type(value).__name__}", [param])
+    return ApiTypeError(f"{method}: `{param}` must be {rule}, got {type_name(value)}", [param])
 
 
 def name_text(method: str, param: str, value: Any) -> None:
@@ -75,7 +81,7 @@ def _check_items(method: str, param: str, items: list) -> None:
     for index, item in enumerate(items):
         if not _is_item(item):
             raise ApiTypeError(
-                f"{method}: `{param}[{index}]` must be a dict or a str, got {type(item).__name__}", [param, index]
+                f"{method}: `{param}[{index}]` must be a dict or a str, got {type_name(item)}", [param, index]
             )
 
 
@@ -90,7 +96,7 @@ def request_ids(method: str, param: str, value: Any) -> None:
     for index, item in enumerate(value):
         if not isinstance(item, str):
             raise ApiTypeError(
-                f"{method}: `{param}[{index}]` must be a request id (str), got {type(item).__name__}", [param, index]
+                f"{method}: `{param}[{index}]` must be a request id (str), got {type_name(item)}", [param, index]
             )
 
 

@@ -59,6 +59,8 @@ class Param(NamedTuple):
     #: A body that may be left out (``projects_log_list``'s ``data``). Path arguments are always required, query
     #: arguments never.
     optional: bool = False
+    #: What the message of a missing required argument adds: how to get what the caller probably meant.
+    if_missing: str = ""
 
     @property
     def required(self) -> bool:
@@ -156,6 +158,8 @@ class _Shape(NamedTuple):
     known: FrozenSet[str]
     #: (name, where) of every parameter, in the declared order.
     places: Tuple[Tuple[str, str], ...]
+    #: The ``if_missing`` hints by parameter name.
+    if_missing: Dict[str, str]
 
 
 #: Shapes by ``id(endpoint)``, each with its endpoint (an id may be reused once an endpoint is gone).
@@ -190,6 +194,7 @@ class Endpoint(NamedTuple):
             tuple(p.name for p in self.params if p.required),
             frozenset(p.name for p in self.params),
             tuple((p.name, p.where) for p in self.params),
+            {p.name: p.if_missing for p in self.params if p.if_missing},
         )
         if len(_SHAPES) > 256:  # endpoints made on the fly (``_replace``) come and go
             _SHAPES.clear()
@@ -227,7 +232,9 @@ class Endpoint(NamedTuple):
             values[key] = value
         for name in positional:
             if values.get(name) is None:
-                raise ApiValueError(f"Missing the required parameter `{name}` when calling `{self.name}`", [name])
+                hint = shape.if_missing.get(name)
+                message = f"Missing the required parameter `{name}` when calling `{self.name}`"
+                raise ApiValueError(f"{message}; {hint}" if hint else message, [name])
         return values
 
     def validate(self, values: Dict[str, Any]) -> None:
@@ -309,7 +316,12 @@ _DEFAULT_VERSION = (
         "Cancel multiple deployment requests",
         "POST",
         REQUESTS + "/cancel",
-        (PROJECT, DEPLOYMENT, IDS, _query("status", checks.one_of(("pending", "processing")), "str")),
+        (
+            PROJECT,
+            DEPLOYMENT,
+            IDS._replace(if_missing="pass data=[] with status to cancel every request with that status"),
+            _query("status", checks.one_of(("pending", "processing")), "str"),
+        ),
         OBJECT,
     ),
     Endpoint(

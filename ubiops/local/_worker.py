@@ -43,6 +43,21 @@ def cap_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return f"{text[: limit - 60]}... ({len(text) - limit + 60} characters left out)"
 
 
+#: Where the traceback of a request that raised is: the worker prints it to stderr while the request is marked.
+TRACEBACK_HINT = (
+    ' (traceback in this request\'s logs: projects_log_list with filters {"deployment_request_id": <id>}, or the '
+    "request's page in the web view)"
+)
+
+
+def failure_text(exc: BaseException) -> str:
+    """The error_message of a request whose deployment code raised: ``ZeroDivisionError: division by zero`` and
+    where its traceback is."""
+    said = str(exc)
+    text = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+    return cap_text(text, MAX_ERROR_CHARS - len(TRACEBACK_HINT)) + TRACEBACK_HINT
+
+
 def frame(kind: str, text: str = "") -> bytes:
     return kind.encode("ascii") + text.encode("utf-8", "surrogatepass")
 
@@ -299,7 +314,7 @@ class _Server:
         except Exception as exc:  # deployment errors fail the request, the instance stays up
             frames = _from_package(exc.__traceback__, self.package_dir) or exc.__traceback__  # not the worker's own
             traceback.print_exception(type(exc), exc, frames)
-            reply = (ERROR, cap_text(str(exc) or type(exc).__name__))
+            reply = (ERROR, failure_text(exc))
         else:
             reply = self.encode(output)
         self.mark(b"E")

@@ -20,7 +20,7 @@ from ubiops.local.backend import Backend
 from ubiops.local.http_body import parse_body
 from ubiops.local.logquery import LIMIT as LOGS_LIMIT
 from ubiops.local.logquery import parse_moment
-from ubiops.local.metadata import not_emulated
+from ubiops.local.metadata import PLATFORM_TOP, not_emulated
 from ubiops.local.records import (
     JsonText,
     compact_json,
@@ -31,7 +31,7 @@ from ubiops.local.records import (
     list_record,
 )
 from ubiops.local.store import StoredRequest
-from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, with_minimum
+from ubiops.local.validation import BATCH_TIMEOUT, DIRECT_TIMEOUT, MAX_ITEMS, ApiError, json_type, with_minimum
 
 if TYPE_CHECKING:
     from ubiops.local.web_routes import WebView
@@ -143,11 +143,19 @@ def query_date(request: Request, name: str, end: bool = False) -> Optional[int]:
     return int(us)
 
 
+def _list_type(body: Any) -> str:
+    """What a body that should be a list of ids is: its type, or the type of its first item that is not a str."""
+    if not isinstance(body, list):
+        return json_type(body)
+    index, item = next((i, item) for i, item in enumerate(body) if not isinstance(item, str))
+    return f"{json_type(item)} at data[{index}]"
+
+
 def id_list(body: Any, required: bool) -> Optional[List[str]]:
     if body is None and not required:
         return None
     if not isinstance(body, list) or not all(isinstance(item, str) for item in body):
-        raise ApiError(400, "data: expected a JSON list of request ids (strings)")
+        raise ApiError(400, f"data: expected a JSON array (a list) of request ids (strings), got {_list_type(body)}")
     if len(body) > MAX_ITEMS:
         raise ApiError(400, f"data: at most {MAX_ITEMS} request ids per call, got {len(body)}")
     return body
@@ -177,8 +185,13 @@ def loopback_name(name: str) -> bool:
         return False
 
 
-def error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Response:
-    return json_response({"error": message}, status, headers)
+def error_response(
+    status: int, message: str, headers: Optional[Dict[str, str]] = None, path_to_item: Optional[List[Any]] = None
+) -> Response:
+    body: Dict[str, Any] = {"error": message}
+    if path_to_item is not None:
+        body["path_to_item"] = path_to_item
+    return json_response(body, status, headers)
 
 
 def server_sent_events(events: Iterable[Union[str, StoredRequest]]) -> Iterator[bytes]:
@@ -227,7 +240,7 @@ class App:
             response = self.dispatch(request)
         except ApiError as exc:
             headers = {"WWW-Authenticate": "Token"} if exc.status == 401 else None
-            response = error_response(exc.status, exc.message, headers)
+            response = error_response(exc.status, exc.message, headers, exc.path_to_item)
             if exc.status >= 400 and request.path.endswith("/requests/stream"):  # what the official tools read
                 response = json_response({"error": exc.message, "error_message": exc.message}, exc.status, headers)
         except MethodNotAllowed as exc:
@@ -278,7 +291,9 @@ class App:
 
     def _not_emulated(self, method: str, path: str) -> ApiError:
         if not path.startswith(BASE + "/"):
-            return ApiError(404, f"no such endpoint: {method} {path}")
+            top = unquote(path.lstrip("/").split("/", 1)[0])
+            hint = f"; the API is under {BASE}: {method} {BASE}{path} (does the client's host end in {BASE}?)"
+            return ApiError(404, f"no such endpoint: {method} {path}{hint if top in PLATFORM_TOP else ''}")
         segments = [unquote(segment) for segment in path[len(BASE) + 1 :].split("/")]
         return not_emulated(method, segments, self.backend.metadata)
 

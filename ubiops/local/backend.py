@@ -212,7 +212,7 @@ class Backend:
             raise ApiError(404, f"project {project!r} not found (this server serves project {self.config.project!r})")
         found = self.config.deployment(deployment)
         if found is None:
-            raise ApiError(404, f"deployment {deployment!r} not found in project {project!r}")
+            raise ApiError(404, self.config.unknown_deployment(deployment))
         return found
 
     def version(self, project: str, deployment: str, version: Optional[str]) -> Lane:
@@ -221,7 +221,7 @@ class Backend:
         name = config.default_version if version is None else version
         lane = self._lanes.get((deployment, name))
         if lane is None:
-            raise ApiError(404, f"version {name!r} of deployment {deployment!r} not found")
+            raise ApiError(404, config.unknown_version(name))
         return lane
 
     def scope(self, project: str, deployment: str, version: Optional[str]) -> Scope:

@@ -87,6 +87,10 @@ class DeploymentConfig:
     def version(self, name: str) -> Optional[VersionConfig]:
         return next((v for v in self.versions if v.name == name), None)
 
+    def unknown_version(self, name: str) -> str:
+        """The 404 message for a version this deployment does not have: it names the ones it has."""
+        return f"version {name!r} of deployment {self.name!r} not found (its versions: {_names(self.versions)})"
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -95,6 +99,17 @@ class ServerConfig:
 
     def deployment(self, name: str) -> Optional[DeploymentConfig]:
         return next((d for d in self.deployments if d.name == name), None)
+
+    def unknown_deployment(self, name: str) -> str:
+        """The 404 message for a deployment this server does not serve: it names the ones it serves."""
+        return (
+            f"deployment {name!r} not found in project {self.project!r} "
+            f"(this server serves: {_names(self.deployments)})"
+        )
+
+
+def _names(items: Any) -> str:
+    return ", ".join(item.name for item in items) or "none"
 
 
 ConfigSource = Union[str, Path, Mapping[str, Any]]

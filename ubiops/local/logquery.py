@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ubiops.local.logfile import LogRecord, format_time
-from ubiops.local.validation import ApiError
+from ubiops.local.validation import ApiError, json_type
 
 DAY_NS = 86_400 * 1_000_000_000
 LIMIT = (1, 5000, 1000)
@@ -299,7 +299,11 @@ def old_filter(filters: Any) -> Predicate:
     if filters is None:
         filters = {}
     if not isinstance(filters, dict):
-        raise ApiError(400, 'filters: expected an object like {"deployment_name": "my-deployment"}')
+        raise ApiError(
+            400,
+            'filters: expected an object (a dict) like {"deployment_name": "my-deployment"}, '
+            f"got {json_type(filters)}",
+        )
     wanted: Dict[str, str] = {}
     for key, value in filters.items():
         if key not in OLD_FILTERS:

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional
 from ubiops.local import logquery
 from ubiops.local.logfile import LogFile, LogRecord, read_records
 from ubiops.local.metadata import Metadata
-from ubiops.local.validation import ApiError
+from ubiops.local.validation import ApiError, json_type
 
 
 class ProjectLogs:
@@ -41,7 +41,11 @@ class ProjectLogs:
         """POST /projects/{p}/logs (deprecated on the platform): {filters, date, id, date_range, limit}."""
         body = {} if body is None else body
         if not isinstance(body, dict):
-            raise ApiError(400, "data: expected a JSON object with filters, date, id, date_range, limit")
+            raise ApiError(
+                400,
+                "data: expected a JSON object (a dict) with filters, date, id, date_range, limit, "
+                f"got {json_type(body)}",
+            )
         unknown = set(body) - {"filters", "date", "id", "date_range", "limit"}
         if unknown:
             raise ApiError(400, f"data: unknown key {sorted(unknown)[0]!r}")

@@ -77,14 +77,14 @@ class Metadata:
         self.check_project(project)
         found = self.config.deployment(deployment)
         if found is None:
-            raise ApiError(404, f"deployment {deployment!r} not found in project {project!r}")
+            raise ApiError(404, self.config.unknown_deployment(deployment))
         return found
 
     def find_version(self, project: str, deployment: str, version: str) -> Tuple[DeploymentConfig, VersionConfig]:
         found = self.find_deployment(project, deployment)
         config = found.version(version)
         if config is None:
-            raise ApiError(404, f"version {version!r} of deployment {deployment!r} not found")
+            raise ApiError(404, found.unknown_version(version))
         return found, config
 
     # -- records ----------------------------------------------------------------------------------------------

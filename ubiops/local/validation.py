@@ -20,12 +20,14 @@ Body = Any
 
 
 class ApiError(Exception):
-    """A request the server refuses; `status` is the HTTP status code, `message` says why."""
+    """A request the server refuses; `status` is the HTTP status code, `message` says why, `path_to_item` where the
+    bad value is when it is one item of a list (``["data", 3]``; the error body carries it)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, path_to_item: Optional[List[Any]] = None) -> None:
         super().__init__(status, message)
         self.status = status
         self.message = message
+        self.path_to_item = path_to_item
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,10 @@ def stored_size(value: Any, text: str) -> int:
 
 
 def json_type(value: Any) -> str:
-    """The JSON name of a value's type, for error messages."""
+    """The name of a value's type for error messages: the JSON name, and the Python one where they differ (any
+    client may be the reader, most often a Python user): ``object (a dict)``, ``array (a list)``, ``null (None)``."""
     if value is None:
-        return "null"
+        return "null (None)"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -58,8 +61,8 @@ def json_type(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
+        return "array (a list)"
+    return "object (a dict)" if isinstance(value, dict) else type(value).__name__
 
 
 def _is_int(value: Any) -> bool:
@@ -84,7 +87,7 @@ def field_error(value: Any, fields: Sequence[Field]) -> Optional[str]:
     """Why a structured value does not match the declared fields, or None when it does."""
     if not isinstance(value, dict):
         names = ", ".join(f.name for f in fields) or "(none)"
-        return f"expected a JSON object with the fields {names}, got {json_type(value)}"
+        return f"expected a JSON object (a dict) with the fields {names}, got {json_type(value)}"
     declared = {f.name for f in fields}
     for key in value:
         if key not in declared:
@@ -146,7 +149,9 @@ def direct_data(deployment: DeploymentConfig, body: Body) -> Any:
     """One item, or a non-empty list of items (for the deployment's `requests` method)."""
     if isinstance(body, TextBody):
         if deployment.input_type == "structured":
-            raise ApiError(400, "data: a structured deployment takes a JSON object (Content-Type application/json)")
+            raise ApiError(
+                400, "data: a structured deployment takes a JSON object (a dict; Content-Type application/json)"
+            )
         return body.text
     if isinstance(body, list):
         if not body:
@@ -165,7 +170,7 @@ def direct_data(deployment: DeploymentConfig, body: Body) -> Any:
 def batch_items(deployment: DeploymentConfig, body: Body) -> List[Any]:
     if isinstance(body, TextBody):
         if deployment.input_type == "structured":
-            raise ApiError(400, "data: a structured deployment takes a JSON object or a list of them")
+            raise ApiError(400, "data: a structured deployment takes a JSON object (a dict) or a list of them")
         return [body.text]
     items = body if isinstance(body, list) else [body]
     if not items:
@@ -175,7 +180,7 @@ def batch_items(deployment: DeploymentConfig, body: Body) -> List[Any]:
     for index, item in enumerate(items):
         error = item_error(item, deployment, "input")
         if error:
-            raise ApiError(400, f"data[{index}]: {error}; no request was created")
+            raise ApiError(400, f"data[{index}]: {error}; no request was created", ["data", index])
     return items
 
 

@@ -1,5 +1,6 @@
 """The one base every model is declared on: fields are the class annotations, nothing else to maintain."""
 
+import copy
 from datetime import date, datetime, timezone
 from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin
 
@@ -11,6 +12,8 @@ __all__ = ["Model", "parse_datetime", "sanitize", "decode", "MODELS"]
 
 M = TypeVar("M", bound="Model")
 _DATETIME_TYPES = (datetime, Optional[datetime])
+#: Defaults that each instance gets a copy of.
+_MUTABLE = (list, dict, set)
 
 
 def parse_datetime(value: str) -> datetime:
@@ -52,7 +55,7 @@ class Model:
     _datetime_fields: ClassVar[Tuple[str, ...]] = ()
     _nested_fields: ClassVar[Dict[str, Tuple[Type["Model"], bool]]] = {}
     _defaults: ClassVar[Dict[str, Any]] = {}
-    _blank: ClassVar[Dict[str, None]] = {}
+    _mutable_defaults: ClassVar[Tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -63,7 +66,7 @@ class Model:
         nested = {name: _nested(annotations[name]) for name in own}
         cls._nested_fields = {**cls._nested_fields, **{name: kind for name, kind in nested.items() if kind}}
         cls._defaults = {name: getattr(cls, name, None) for name in cls._fields}
-        cls._blank = dict.fromkeys(cls._fields)
+        cls._mutable_defaults = tuple(name for name, value in cls._defaults.items() if isinstance(value, _MUTABLE))
         if not cls.__name__.startswith("_"):
             MODELS[cls.__name__] = cls
 
@@ -80,12 +83,20 @@ class Model:
             raise ApiTypeError(
                 f"{cls_name}() got an unexpected keyword argument '{unknown[0]}'; fields are {', '.join(self._fields)}"
             )
-        values = {**self._defaults, **kwargs}
-        self.__dict__.update(self._parse(values))
+        self.__dict__.update(self._parse(self._with_defaults(kwargs)))
         self._validate(local_vars_configuration)
 
     def _validate(self, configuration: Any) -> None:
         """Hook for models with rules on their values."""
+
+    @classmethod
+    def _with_defaults(cls, given: Dict[str, Any]) -> Dict[str, Any]:
+        """The given values, and each missing field's class default (a mutable one copied, never shared)."""
+        values = {**cls._defaults, **given}
+        for name in cls._mutable_defaults:
+            if name not in given:
+                values[name] = copy.deepcopy(values[name])
+        return values
 
     @classmethod
     def _parse(cls, values: Dict[str, Any]) -> Dict[str, Any]:
@@ -104,11 +115,10 @@ class Model:
 
     @classmethod
     def from_json(cls: Type[M], data: Dict[str, Any]) -> M:
-        """Build from a decoded JSON object. Keys this model does not know (a newer server) stay readable as
-        attributes but are left out of ``to_dict()``."""
-        values: Dict[str, Any] = {**cls._blank, **data}
+        """Build from a decoded JSON object; a field it lacks gets its default, as in the constructor. Keys this
+        model does not know (a newer server) stay readable as attributes but are left out of ``to_dict()``."""
         model = cls.__new__(cls)
-        model.__dict__ = cls._parse(values)
+        model.__dict__ = cls._parse(cls._with_defaults(data))
         return model
 
     def to_dict(self) -> Dict[str, Any]:

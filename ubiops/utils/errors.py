@@ -132,7 +132,10 @@ class SubmitError(WorkflowError):
     call may have reached the server (the exception's ``sent`` is True) and did not answer their ids: look them up
     before sending them again. ``not_created`` are positions whose call was not sent or was refused with 429.
     ``items`` maps every position read but not known to be created to its input item; positions from
-    ``next_position`` on were never read. ``errors`` pairs each failed range with its exception.
+    ``next_position`` on were never read. ``errors`` pairs each failed range with its exception, as the batch call
+    raised it: an index in it (``data[3]``, ``path_to_item``) counts within that batch. ``position`` is the input
+    position of the item the first error names, when it names one (``path_to_item``), else None; the message
+    gives that position in its place.
     """
 
     def __init__(
@@ -151,8 +154,9 @@ class SubmitError(WorkflowError):
         self.errors = errors
         self.next_position = len(ids)
         failed, error = errors[0]
+        self.position = _input_position(failed, error)
         parts = [
-            f"batch call for positions {ranges_text([failed])} failed: {error}"
+            f"batch call for positions {ranges_text([failed])} failed{_at(failed, error, self.position)}"
             if failed
             else f"reading the input failed at position {failed.start}: {type(error).__name__}: {error}",
             f"created: {ranges_text(self.created) or 'none'}",
@@ -162,6 +166,22 @@ class SubmitError(WorkflowError):
             parts.append(f"maybe created (look them up before resending): {ranges_text(maybe_created)}")
         parts.append(f"not read from the input: {self.next_position} onwards")
         super().__init__("; ".join(parts))
+
+
+def _input_position(failed: range, error: BaseException) -> Optional[int]:
+    """The input position of the item ``path_to_item`` names (``["data", i]``, i within the failed batch)."""
+    path = getattr(error, "path_to_item", None)
+    if not isinstance(path, list) or len(path) != 2 or path[0] != "data" or type(path[1]) is not int:
+        return None
+    return failed.start + path[1] if 0 <= path[1] < len(failed) else None
+
+
+def _at(failed: range, error: BaseException, position: Optional[int]) -> str:
+    """`` at position P: <error>``, the error's ``data[i]`` (i within the batch) written ``data[P]``."""
+    if position is None:
+        return f": {error}"
+    within = f"data[{position - failed.start}]"
+    return f" at position {position}: " + str(error).replace(within, f"data[{position}]", 1)
 
 
 class StreamError(WorkflowError):

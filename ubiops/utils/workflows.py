@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ubiops.api import CoreApi
-from ubiops.api.checks import MAX_ITEMS
+from ubiops.api.checks import MAX_ITEMS, type_name
 from ubiops.exceptions import ApiException, ApiTypeError
 from ubiops.models import DeploymentRequestDetail, DeploymentRequestSingleDetail
 from ubiops.models.deployment_requests import FINAL_STATUSES
@@ -141,12 +141,12 @@ def collect_requests(
     target = Target.of("collect_requests", core_api, project_name, deployment_name, version)
     if isinstance(request_ids, str) or not isinstance(request_ids, Sequence):
         raise ApiTypeError(
-            f"collect_requests: `request_ids` must be a list of request ids (str), got {type(request_ids).__name__}"
+            f"collect_requests: `request_ids` must be a list of request ids (str), got {type_name(request_ids)}"
         )
     for index, request_id in enumerate(request_ids):
         if not isinstance(request_id, str):
             raise ApiTypeError(
-                f"collect_requests: `request_ids[{index}]` must be a request id (str), got {type(request_id).__name__}"
+                f"collect_requests: `request_ids[{index}]` must be a request id (str), got {type_name(request_id)}"
             )
     unique = list(dict.fromkeys(request_ids))
     with open_progress(progress, "collect", len(unique)) as shown:
@@ -297,7 +297,7 @@ class _Submitter:
         if isinstance(inputs, (str, bytes, dict)) or not isinstance(inputs, Iterable):
             raise ApiTypeError(
                 f"{self.helper}: `inputs` must be an iterable of items (a list or generator of dicts or strings), "
-                f"got {type(inputs).__name__}"
+                f"got {type_name(inputs)}"
             )
         ids: List[Optional[str]] = []
         in_flight: Deque[InFlight] = deque()
