@@ -416,11 +416,13 @@ def _total(timeout: urllib3.Timeout) -> Optional[float]:
 
 def _ran_out(timeout: urllib3.Timeout, started: float, err: HTTPError) -> Optional[float]:
     """The whole-attempt timeout in seconds if the attempt that failed ran out of it, else None. The watchdog's
-    shutdown surfaces as a closed connection, hence the clock; a socket timeout is the same limit met first."""
+    shutdown surfaces as a closed connection, hence the clock; a socket timeout is the same limit met first. A
+    connection that failed (refused, no route) is that failure however long a busy machine took to report it."""
     total = _total(timeout)
-    if total is None:
+    cause = _cause(err)
+    if total is None or isinstance(cause, NewConnectionError):  # before _TIMEOUTS: a subclass of it in urllib3 2
         return None
-    return total if time.perf_counter() - started >= total or isinstance(_cause(err), _TIMEOUTS) else None
+    return total if time.perf_counter() - started >= total or isinstance(cause, _TIMEOUTS) else None
 
 
 def _status_wait(

@@ -794,3 +794,17 @@ def test_a_redirect_to_a_location_that_cannot_be_read_is_a_clear_error_not_retri
             ubiops.CoreApi(client).deployment_requests_list(P, D)
     assert "'http://[::1', which is not a URL" in str(caught.value)
     assert "not retried" in str(caught.value) and len(server.requests) == 1
+
+
+def test_a_refused_connection_is_reported_as_refused_even_past_the_request_timeout():
+    """A refused connection that a busy machine reported after _request_timeout had passed (here: a timeout shorter
+    than any connect) is still a failed connection, not a timeout that never happened."""
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configuration = ubiops.Configuration(host=f"http://127.0.0.1:{port}/v2.1", api_key={"Authorization": "t"})
+    with ubiops.ApiClient(configuration) as client:
+        with pytest.raises(ubiops.ApiConnectionError) as caught:
+            ubiops.CoreApi(client).deployment_requests_get(P, D, "x", _request_timeout=1e-6, _retries=0)
+    assert not isinstance(caught.value, ubiops.ApiTimeoutError), caught.value
+    assert "could not connect" in str(caught.value) and caught.value.sent is False
