@@ -73,8 +73,15 @@ _POOLS = 4
 _NO_REDIRECT = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0, raise_on_redirect=False)
 #: Headers that describe a body, dropped when a 303 turns the call into a GET (as urllib3 does).
 _BODY_HEADERS = frozenset(
-    {"content-type", "content-length", "content-encoding", "content-language", "content-location", "digest"}
-    | {"last-modified"}
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "content-language",
+        "content-location",
+        "digest",
+        "last-modified",
+    }
 )
 
 
