@@ -8,7 +8,7 @@ from typing import Iterator, List
 
 import pytest
 import urllib3
-from local_helpers import wait_until
+from local_helpers import PACKAGES, wait_until
 
 import ubiops
 from ubiops.local import LocalServer
@@ -115,3 +115,20 @@ def test_a_wrong_deployment_or_version_name_gets_the_names_there_are(core_api: u
     with pytest.raises(ubiops.NotFoundException) as raised:
         core_api.deployment_version_requests_create("local", "echo", "v9", "hi")
     assert raised.value.message == "version 'v9' of deployment 'echo' not found (its versions: v1)"
+
+
+def test_an_exception_that_cannot_be_described_fails_its_request_and_the_instance_stays_up(start_server) -> None:
+    """failure_text runs in the worker: an exception whose __str__ raises or returns no str must not end it."""
+    config = {"project": "local", "deployments": [{"name": "odd", "path": str(PACKAGES / "raises_oddly")}]}
+    server = start_server(config)
+    with ubiops.ApiClient(server.configuration()) as client:
+        api = ubiops.CoreApi(client)
+        messages = {
+            data: api.deployment_requests_create("local", "odd", data).error_message
+            for data in ("raising", "not-str", "str-subclass")
+        }
+        assert messages["raising"].startswith("StrRaises: <str() of the exception raised RuntimeError> (traceback in")
+        assert messages["not-str"].startswith("StrNotStr: <str() of the exception raised TypeError> (traceback in")
+        assert messages["str-subclass"].startswith("StrSubclass: odd text (traceback in")
+        last = api.deployment_requests_create("local", "odd", "ok")
+        assert (last.status, last.result) == ("completed", "fine")
