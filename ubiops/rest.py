@@ -91,10 +91,11 @@ def _split_origin(url: str) -> Tuple[str, str]:
 class _Attempt(threading.local):
     """Per thread: has the current attempt begun its request line, and handed request bytes to the network?
     ``deadline`` is the monotonic time that ends the attempt (a numeric ``_request_timeout``), else None;
-    ``watched`` the connections it put under the watchdog."""
+    ``watched`` the connections it put under the watchdog; ``proxied``: it goes through a proxy."""
 
     started = False
     sent = False
+    proxied = False
     deadline: Optional[float] = None
     watched: List[HTTPConnection]
 
@@ -267,12 +268,12 @@ class RESTClient:
         for retry_number in range(policy.total + 1):
             last_try = retry_number == policy.total
             started = time.perf_counter()
-            _attempt.started = _attempt.sent = False
+            _attempt.started = _attempt.sent = _attempt.proxied = False
             try:
                 response = self._attempt(method, url, headers, body, timeout, preload_content)
             except HTTPError as err:
                 sent = _attempt.sent
-                error = translate_error(err, method, url, sent, _ran_out(timeout, started, err))
+                error = translate_error(err, method, url, sent, _ran_out(timeout, started, err), _attempt.proxied)
                 final = _is_final(err)
                 if final or last_try or (sent and not idempotent):
                     raise _with_note(error, _give_up_note(retry_number, sent, idempotent, final)) from err
@@ -323,7 +324,8 @@ class RESTClient:
         }
         try:
             manager = self.manager_for(url)
-            if isinstance(manager, urllib3.ProxyManager):  # it knows the forms a proxy needs
+            _attempt.proxied = isinstance(manager, urllib3.ProxyManager)
+            if _attempt.proxied:  # it knows the forms a proxy needs
                 return manager.urlopen(method, url, retries=_REDIRECTS_ONLY, **send)
             return self._direct(method, url, send)
         finally:
@@ -537,11 +539,18 @@ def _answered_tls(cause: BaseException) -> bool:
 
 
 def translate_error(
-    err: HTTPError, method: str, url: str, sent: bool = True, ran_out: Optional[float] = None
+    err: HTTPError,
+    method: str,
+    url: str,
+    sent: bool = True,
+    ran_out: Optional[float] = None,
+    proxied: bool = False,
 ) -> ApiConnectionError:
     """The ApiException for a urllib3 error: what happened, where, and whether the request had been sent.
-    ``ran_out``: the seconds of ``_request_timeout`` that the attempt used up, whatever error that caused."""
-    cls, reason, detail = _describe(_cause(err), sent)
+    ``ran_out``: the seconds of ``_request_timeout`` that the attempt used up, whatever error that caused;
+    ``proxied``: the call went through a proxy."""
+    cause = _cause(err)
+    cls, reason, detail = _describe(cause, sent, _at_proxy(err) or (proxied and _answered_tls(cause)))
     if ran_out is not None:
         cls, reason = ApiTimeoutError, "Read timeout" if sent else "Connect timeout"
         detail = f"no complete answer within _request_timeout ({ran_out:g} s)"
@@ -549,7 +558,17 @@ def translate_error(
     return cls(reason, f"{method} {url.split('?', 1)[0]}: {detail}{unsent}", sent=sent)
 
 
-def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError], str, str]:
+def _at_proxy(err: BaseException) -> bool:
+    """urllib3 reported the failure as one of reaching the proxy (before a connection through it stood)."""
+    while isinstance(err, MaxRetryError) and err.reason is not None:
+        err = err.reason
+    return isinstance(err, ProxyError)
+
+
+def _describe(cause: BaseException, sent: bool, at_proxy: bool = False) -> Tuple[Type[ApiConnectionError], str, str]:
+    """``at_proxy``: the proxy, not the server, is the one that failed or answered (a proxy's answer is its own,
+    to a forwarded http:// call as to the CONNECT of an https:// one)."""
+    who, setting = ("proxy", "the proxy's URL") if at_proxy else ("server", "Configuration.host")
     if isinstance(cause, NewConnectionError):  # before ConnectTimeoutError, which it subclasses in urllib3 2
         return ApiConnectionError, "Connection failed", f"could not connect: {_text(cause)}"
     if isinstance(cause, _TIMEOUTS):
@@ -567,7 +586,7 @@ def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError
         return (
             ApiConnectionError,
             "TLS error",
-            f"the server answered in plain HTTP: use http:// in Configuration.host ({_text(cause)})",
+            f"the {who} answered in plain HTTP: use http:// in {setting} ({_text(cause)})",
         )
     if isinstance(cause, (ssl.SSLError, SSLError)):
         return ApiConnectionError, "TLS error", _text(cause)
@@ -575,8 +594,8 @@ def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError
         return (
             ApiConnectionError,
             "Invalid answer",
-            "the answer starts with a TLS record, not an HTTP status line: the server may speak TLS: use https:// "
-            "in Configuration.host",
+            f"the answer starts with a TLS record, not an HTTP status line: the {who} may speak TLS: use https:// "
+            f"in {setting}",
         )
     if isinstance(cause, http.client.IncompleteRead):
         got = cause.partial if isinstance(cause.partial, int) else len(cause.partial)
