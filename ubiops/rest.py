@@ -476,7 +476,8 @@ def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
 
 
 def _base_path_note(host: str) -> str:
-    """For a 404: the hint that the configured host lacks the API's base path, when its path does not end in it."""
+    """For a 404 that is no API error: the hint that the configured host lacks the API's base path, when its path
+    does not end in it."""
     path = (urllib3.util.parse_url(host).path or "").rstrip("/")
     if path.endswith("/v2.1"):
         return ""
@@ -491,7 +492,10 @@ def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[s
     cls = exception_for_status(response.status)
     error = cls(http_resp=response)
     if response.status == 404:  # perhaps gone because an earlier attempt did the job (a delete)
-        note = "; ".join(filter(None, (note, _history_note(history), _base_path_note(host))))
+        # an answer with the API's error body came from the API at this path (a proxy may map any path to it): a
+        # record not found, not a base path missing
+        base_path = _base_path_note(host) if error.message is None else ""
+        note = "; ".join(filter(None, (note, _history_note(history), base_path)))
     if not note:
         return error
     said = error.message or (error.body or "")[:BODY_PREVIEW_CHARS]
