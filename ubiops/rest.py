@@ -98,10 +98,11 @@ def _split_origin(url: str) -> Tuple[str, str]:
 class _Attempt(threading.local):
     """Per thread: has the current attempt begun its request line, and handed request bytes to the network?
     ``deadline`` is the monotonic time that ends the attempt (a numeric ``_request_timeout``), else None;
-    ``watched`` the connections it put under the watchdog."""
+    ``watched`` the connections it put under the watchdog; ``proxied``: it goes through a proxy."""
 
     started = False
     sent = False
+    proxied = False
     deadline: Optional[float] = None
     watched: List[HTTPConnection]
 
@@ -274,12 +275,12 @@ class RESTClient:
         for retry_number in range(policy.total + 1):
             last_try = retry_number == policy.total
             started = time.perf_counter()
-            _attempt.started = _attempt.sent = False
+            _attempt.started = _attempt.sent = _attempt.proxied = False
             try:
                 response = self._attempt(method, url, headers, body, timeout, preload_content)
             except HTTPError as err:
                 sent = _attempt.sent
-                error = translate_error(err, method, url, sent, _ran_out(timeout, started, err))
+                error = translate_error(err, method, url, sent, _ran_out(timeout, started, err), _attempt.proxied)
                 final = _is_final(err)
                 if final or last_try or (sent and not idempotent):
                     raise _with_note(error, _give_up_note(retry_number, sent, idempotent, final)) from err
@@ -330,7 +331,8 @@ class RESTClient:
         }
         try:
             manager = self.manager_for(url)
-            if isinstance(manager, urllib3.ProxyManager):  # it knows the forms a proxy needs
+            _attempt.proxied = isinstance(manager, urllib3.ProxyManager)
+            if _attempt.proxied:  # it knows the forms a proxy needs
                 return manager.urlopen(method, url, retries=_REDIRECTS_ONLY, **send)
             return self._direct(method, url, send)
         finally:
@@ -481,7 +483,8 @@ def _with_note(error: ApiConnectionError, note: str) -> ApiConnectionError:
 
 
 def _base_path_note(host: str) -> str:
-    """For a 404: the hint that the configured host lacks the API's base path, when its path does not end in it."""
+    """For a 404 that is no API error: the hint that the configured host lacks the API's base path, when its path
+    does not end in it."""
     path = (urllib3.util.parse_url(host).path or "").rstrip("/")
     if path.endswith("/v2.1"):
         return ""
@@ -496,7 +499,10 @@ def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[s
     cls = exception_for_status(response.status)
     error = cls(http_resp=response)
     if response.status == 404:  # perhaps gone because an earlier attempt did the job (a delete)
-        note = "; ".join(filter(None, (note, _history_note(history), _base_path_note(host))))
+        # an answer with the API's error body came from the API at this path (a proxy may map any path to it): a
+        # record not found, not a base path missing
+        base_path = _base_path_note(host) if error.message is None else ""
+        note = "; ".join(filter(None, (note, _history_note(history), base_path)))
     if not note:
         return error
     said = error.message or (error.body or "")[:BODY_PREVIEW_CHARS]
@@ -544,11 +550,18 @@ def _answered_tls(cause: BaseException) -> bool:
 
 
 def translate_error(
-    err: HTTPError, method: str, url: str, sent: bool = True, ran_out: Optional[float] = None
+    err: HTTPError,
+    method: str,
+    url: str,
+    sent: bool = True,
+    ran_out: Optional[float] = None,
+    proxied: bool = False,
 ) -> ApiConnectionError:
     """The ApiException for a urllib3 error: what happened, where, and whether the request had been sent.
-    ``ran_out``: the seconds of ``_request_timeout`` that the attempt used up, whatever error that caused."""
-    cls, reason, detail = _describe(_cause(err), sent)
+    ``ran_out``: the seconds of ``_request_timeout`` that the attempt used up, whatever error that caused;
+    ``proxied``: the call went through a proxy."""
+    cause = _cause(err)
+    cls, reason, detail = _describe(cause, sent, _at_proxy(err) or (proxied and _answered_tls(cause)))
     if ran_out is not None:
         cls, reason = ApiTimeoutError, "Read timeout" if sent else "Connect timeout"
         detail = f"no complete answer within _request_timeout ({ran_out:g} s)"
@@ -556,7 +569,17 @@ def translate_error(
     return cls(reason, f"{method} {url.split('?', 1)[0]}: {detail}{unsent}", sent=sent)
 
 
-def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError], str, str]:
+def _at_proxy(err: BaseException) -> bool:
+    """urllib3 reported the failure as one of reaching the proxy (before a connection through it stood)."""
+    while isinstance(err, MaxRetryError) and err.reason is not None:
+        err = err.reason
+    return isinstance(err, ProxyError)
+
+
+def _describe(cause: BaseException, sent: bool, at_proxy: bool = False) -> Tuple[Type[ApiConnectionError], str, str]:
+    """``at_proxy``: the proxy, not the server, is the one that failed or answered (a proxy's answer is its own,
+    to a forwarded http:// call as to the CONNECT of an https:// one)."""
+    who, setting = ("proxy", "the proxy's URL") if at_proxy else ("server", "Configuration.host")
     if isinstance(cause, NewConnectionError):  # before ConnectTimeoutError, which it subclasses in urllib3 2
         return ApiConnectionError, "Connection failed", f"could not connect: {_text(cause)}"
     if isinstance(cause, _TIMEOUTS):
@@ -574,7 +597,7 @@ def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError
         return (
             ApiConnectionError,
             "TLS error",
-            f"the server answered in plain HTTP: use http:// in Configuration.host ({_text(cause)})",
+            f"the {who} answered in plain HTTP: use http:// in {setting} ({_text(cause)})",
         )
     if isinstance(cause, (ssl.SSLError, SSLError)):
         return ApiConnectionError, "TLS error", _text(cause)
@@ -582,8 +605,8 @@ def _describe(cause: BaseException, sent: bool) -> Tuple[Type[ApiConnectionError
         return (
             ApiConnectionError,
             "Invalid answer",
-            "the answer starts with a TLS record, not an HTTP status line: the server may speak TLS: use https:// "
-            "in Configuration.host",
+            f"the answer starts with a TLS record, not an HTTP status line: the {who} may speak TLS: use https:// "
+            f"in {setting}",
         )
     if isinstance(cause, http.client.IncompleteRead):
         got = cause.partial if isinstance(cause.partial, int) else len(cause.partial)

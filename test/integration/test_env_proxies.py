@@ -231,3 +231,48 @@ def test_spaces_around_a_proxy_variable_are_ignored(server, proxy, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", f"  {proxy.url}\n")
     assert _get(_configuration(server.url)).origin == {"created_by": "my.example.user@ubiops.com"}
     assert len(proxy.seen) == 1
+
+
+# -- the wrong scheme, at the proxy or at the server -----------------------------------------------------------------
+
+
+class _AlertHandler(BaseHTTPRequestHandler):
+    """A TLS server's answer to bytes that are no TLS: a fatal protocol_version alert record, then the close."""
+
+    def handle(self) -> None:
+        self.rfile.readline()
+        self.wfile.write(bytes([21, 3, 1, 0, 2, 2, 70]))
+
+
+def _connection_error(configuration: ubiops.Configuration) -> ubiops.ApiConnectionError:
+    with pytest.raises(ubiops.ApiConnectionError) as raised:
+        _get(configuration)
+    return raised.value
+
+
+def test_a_proxy_url_with_https_to_a_plain_http_proxy_names_the_proxy_not_the_host(server, proxy):
+    error = _connection_error(_configuration(server.url, proxy=proxy.url.replace("http://", "https://")))
+    assert "the proxy answered in plain HTTP: use http:// in the proxy's URL (" in error.message, error.message
+    assert "Configuration.host" not in error.message and proxy.seen == []
+
+
+def test_an_http_proxy_that_speaks_tls_is_named_not_the_host(server, monkeypatch):
+    alerting = ThreadingHTTPServer(("127.0.0.1", 0), _AlertHandler)
+    threading.Thread(target=alerting.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{alerting.server_address[1]}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{alerting.server_address[1]}")
+    try:
+        for host in (server.url, "https://api.example.invalid/v2.1"):  # a forwarded call, and a CONNECT
+            error = _connection_error(_configuration(host))
+            assert error.reason == "Invalid answer", error.message
+            assert "the proxy may speak TLS: use https:// in the proxy's URL" in error.message, error.message
+            assert "Configuration.host" not in error.message
+    finally:
+        alerting.shutdown()
+        alerting.server_close()
+
+
+def test_https_through_a_proxy_to_a_plain_http_server_still_names_the_host(server, proxy):
+    error = _connection_error(_configuration(server.url.replace("http://", "https://"), proxy=proxy.url))
+    assert "the server answered in plain HTTP: use http:// in Configuration.host (" in error.message, error.message
+    assert [seen[0] for seen in proxy.seen] == ["CONNECT"]

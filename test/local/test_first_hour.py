@@ -3,12 +3,14 @@ says what happened and points at the fix, and the docs show them as they really 
 
 import json
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator, List
 
 import pytest
 import urllib3
-from local_helpers import wait_until
+from local_helpers import PACKAGES, wait_until
 
 import ubiops
 from ubiops.local import LocalServer
@@ -67,7 +69,7 @@ def test_the_server_names_json_types_as_a_python_user_knows_them_too(core_api: u
     assert raised.value.message == "data[0]: field 'y': expected double, got null (None)"
 
 
-def test_a_host_without_the_base_path_is_told_so_by_both_sides(shared_server: LocalServer) -> None:
+def test_a_host_without_the_base_path_is_told_so_by_the_server(shared_server: LocalServer) -> None:
     configuration = shared_server.configuration()
     root = configuration.host[: -len("/v2.1")]
     configuration.host = root
@@ -76,8 +78,8 @@ def test_a_host_without_the_base_path_is_told_so_by_both_sides(shared_server: Lo
     where = "POST /projects/local/deployments/echo/requests"
     assert raised.value.message == (
         f"no such endpoint: {where}; the API is under /v2.1: POST /v2.1{where[5:]} "
-        f"(does the client's host end in /v2.1?) (Configuration.host probably lacks /v2.1: use {root}/v2.1)"
-    )
+        "(does the client's host end in /v2.1?)"
+    )  # the client adds no guess of its own to an answer of the API: the server said what it knows
 
 
 def test_a_path_that_is_no_api_path_gets_no_base_path_hint(shared_server: LocalServer) -> None:
@@ -115,3 +117,71 @@ def test_a_wrong_deployment_or_version_name_gets_the_names_there_are(core_api: u
     with pytest.raises(ubiops.NotFoundException) as raised:
         core_api.deployment_version_requests_create("local", "echo", "v9", "hi")
     assert raised.value.message == "version 'v9' of deployment 'echo' not found (its versions: v1)"
+
+
+def test_an_exception_that_cannot_be_described_fails_its_request_and_the_instance_stays_up(start_server) -> None:
+    """failure_text runs in the worker: an exception whose __str__ raises or returns no str must not end it."""
+    config = {"project": "local", "deployments": [{"name": "odd", "path": str(PACKAGES / "raises_oddly")}]}
+    server = start_server(config)
+    with ubiops.ApiClient(server.configuration()) as client:
+        api = ubiops.CoreApi(client)
+        messages = {
+            data: api.deployment_requests_create("local", "odd", data).error_message
+            for data in ("raising", "not-str", "str-subclass")
+        }
+        assert messages["raising"].startswith("StrRaises: <str() of the exception raised RuntimeError> (traceback in")
+        assert messages["not-str"].startswith("StrNotStr: <str() of the exception raised TypeError> (traceback in")
+        assert messages["str-subclass"].startswith("StrSubclass: odd text (traceback in")
+        last = api.deployment_requests_create("local", "odd", "ok")
+        assert (last.status, last.result) == ("completed", "fine")
+
+
+class _RewritingProxy(BaseHTTPRequestHandler):
+    """A reverse proxy that serves the API under /ubiops: /ubiops/<path> goes to <upstream>/v2.1/<path>."""
+
+    upstream = ""
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/ubiops/"):
+            answer = urllib3.PoolManager(retries=False).request(
+                self.command, self.upstream + self.path[len("/ubiops") :], body=body, headers=dict(self.headers)
+            )
+            status, payload, kind = answer.status, answer.data, answer.headers.get("Content-Type", "")
+        else:  # the proxy's own page, as a web server gives for a path it has nothing at
+            status, payload, kind = 404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_base_path_hint_is_for_a_404_that_is_no_api_answer(shared_server: LocalServer) -> None:
+    """Behind a proxy that maps /ubiops to /v2.1 the host rightly lacks /v2.1: the API's own 404 (a request that is
+    not there) gets no hint; the proxy's page for a path it has nothing at does."""
+    handler = type("Proxy", (_RewritingProxy,), {"upstream": shared_server.url})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    configuration = shared_server.configuration()
+    try:
+        for host, said in (
+            (f"http://127.0.0.1:{proxy.server_address[1]}/ubiops", "request 'nope' not found in deployment 'echo'"),
+            (f"http://127.0.0.1:{proxy.server_address[1]}", None),
+        ):
+            configuration.host = host
+            with ubiops.ApiClient(configuration) as client, pytest.raises(ubiops.NotFoundException) as raised:
+                ubiops.CoreApi(client).deployment_requests_get("local", "echo", "nope")
+            if said is not None:
+                assert raised.value.message == said
+            else:
+                assert raised.value.message.endswith(f" (Configuration.host probably lacks /v2.1: use {host}/v2.1)")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

@@ -53,8 +53,12 @@ TRACEBACK_HINT = (
 def failure_text(exc: BaseException) -> str:
     """The error_message of a request whose deployment code raised: ``ZeroDivisionError: division by zero`` and
     where its traceback is."""
-    said = str(exc)
-    text = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+    name = type(exc).__name__
+    try:
+        said = str.__str__(str(exc))  # a str subclass of __str__ could override formatting too
+    except Exception as err:  # __str__ raised, or returned no str: the request still fails, the instance stays up
+        said = f"<str() of the exception raised {type(err).__name__}>"
+    text = f"{name}: {said}" if said else name
     return cap_text(text, MAX_ERROR_CHARS - len(TRACEBACK_HINT)) + TRACEBACK_HINT
 
 
