@@ -116,8 +116,8 @@ def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers,
     wait_until(lambda: psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
     first, second = http.batch("tool", ["first", "second"], timeout=6)
     records = http.wait_all("tool", [first, second], timeout=40)
-    assert records[first]["status"] == "failed", records[first]
-    assert records[second]["status"] == "completed", records[second]
+    assert records[first]["status"] == "failed", records[first]["error_message"]
+    assert records[second]["status"] == "completed", records[second]["error_message"]
 
 
 # -- 4. a direct request whose deadline passed as it was taken still went to the worker --------------------------------
