@@ -1,7 +1,15 @@
-"""Makes helpers that live in test/ (recording_server) importable from every test directory, and sums the
-reliability suite's tally over pytest-xdist's workers (pytest.ini runs the suite in several processes)."""
+"""Makes helpers that live in test/ (recording_server) importable from every test directory, sums the
+reliability suite's tally over pytest-xdist's workers (pytest.ini runs the suite in several processes), and lets
+the suite's Python processes cache bytecode.
 
+The suite starts hundreds of Python processes (pytest-xdist's workers, servers, the CLIs, pytester runs), and with
+PYTHONDONTWRITEBYTECODE set (as on the project's machines) each compiled this package and the test modules anew: a
+tenth of a second and more each. They cache it in a folder of the temporary directory instead (PYTHONPYCACHEPREFIX,
+never beside the sources); the variables are set here, before pytest-xdist starts its workers, which inherit them."""
+
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -9,6 +17,11 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+_PYCACHE = os.path.join(tempfile.gettempdir(), f"ubiops-test-pycache-{os.getuid() if hasattr(os, 'getuid') else 0}")
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+sys.dont_write_bytecode, sys.pycache_prefix = False, _PYCACHE  # this process's own imports from here on
 
 #: The tallies the workers handed over (test/reliability/conftest.py), when the suite ran under pytest-xdist.
 _WORKER_TALLIES: List[Dict[str, int]] = []

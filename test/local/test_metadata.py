@@ -246,9 +246,16 @@ def test_log_rotation_keeps_records_whole(start_server: Any, tmp_path: Path) -> 
     http = http_for(server)
     for i in range(60):
         run(http, f"{D}/tool", f"print:line {i} " + "x" * 40)
-    # the pumps write after the answers: a listing may fall between a rotation's rename and the new file's creation
+    # the pumps write after the answers: a listing may fall between a rotation's rename and the new file's creation,
+    # and the last line of stdout or of stderr may still be on its way
     logs = server.data_dir / "logs"
-    files = wait_until(lambda: sorted(logs.iterdir()) if (logs / "tool.log").exists() else None, message="tool.log")
+
+    def both_last_lines() -> Any:
+        files = sorted(logs.iterdir()) if (logs / "tool.log").exists() else []
+        texts = [r.text for r in read_records(files[::-1])] if len(files) == 2 else []
+        return files if json.dumps(texts).count("line 59") == 2 else None
+
+    files = wait_until(both_last_lines, message="tool.log and tool.log.1 with the last line of stdout and stderr")
     assert [f.name for f in files] == ["tool.log", "tool.log.1"]
     assert all(f.stat().st_size <= 4096 for f in files)
     records = list(read_records([files[1], files[0]]))

@@ -4,6 +4,7 @@ backend, server stop). Each test is one finding, bounded by a pytest timeout and
 Real parts only: LocalServer on 127.0.0.1 (port 0), real worker processes running ./packages/review_tool, real
 SQLite, plain HTTP (server_support) or a real DeploymentRuntime."""
 
+import logging
 import os
 import signal
 import threading
@@ -94,7 +95,9 @@ def test_a_worker_that_closes_its_pipe_fails_its_request_at_once(servers: Server
 
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers, tmp_path: Path) -> None:
+def test_a_slow_loading_package_becomes_ready_despite_timeouts(
+    servers: Servers, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A replacement instance's __init__ takes 7 s, the batch timeout is 6 s (a server for tests: min_timeout=1): less
     than the load, so an instance loaded anew for the second request would time it out too, and twice the timeout
     leaves 5 s for starting the process on a busy machine. The first request times out while the instance loads;
@@ -102,6 +105,7 @@ def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers,
     timed out too and the package never became ready. Now a deadline (or a cancel) while loading ends only the
     request: the instance goes on loading and the next request completes. (The server's start waits for the first
     load, so the slow load is a replacement's: the first instance is killed while idle, and seen dead first.)"""
+    caplog.set_level(logging.INFO, logger="ubiops.local.instances")  # when instances start and load, if it fails
     record, sleep_file, pid_file = tmp_path / "runs.txt", tmp_path / "init_sleep", tmp_path / "pid"
     sleep_file.write_text("0")
     server = servers.start(
@@ -116,8 +120,9 @@ def test_a_slow_loading_package_becomes_ready_despite_timeouts(servers: Servers,
     wait_until(lambda: psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, timeout=10)
     first, second = http.batch("tool", ["first", "second"], timeout=6)
     records = http.wait_all("tool", [first, second], timeout=40)
-    assert records[first]["status"] == "failed", records[first]["error_message"]
-    assert records[second]["status"] == "completed", records[second]["error_message"]
+    events = [f"{r.created:.3f} {r.getMessage()}" for r in caplog.records]
+    assert records[first]["status"] == "failed", (records[first], events)
+    assert records[second]["status"] == "completed", (records[second], events)
 
 
 # -- 4. a direct request whose deadline passed as it was taken still went to the worker --------------------------------
