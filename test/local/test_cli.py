@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
@@ -52,7 +53,15 @@ class Served:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.process.send_signal(sig)
-        return self.process.wait(timeout)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:  # where it is stuck: every thread's stack (SIGUSR1), then its stderr
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            self.process.kill()
+            self.process.wait(10)
+            stderr = self.stderr()[-20000:]
+            raise AssertionError(f"no exit {timeout} s after signal {sig}; its stderr:\n{stderr}") from None
 
 
 @pytest.fixture
@@ -313,3 +322,11 @@ def test_sigterm_while_requests_run_stops_cleanly_and_the_restart_finishes_them(
     records = served.http.wait_all(where, ids)
     assert {r["status"] for r in records.values()} == {"completed"}
     assert sorted(runs(record_file)) == sorted(f"r{i}" for i in range(10))
+
+
+def test_sigusr1_writes_every_thread_s_stack_and_the_server_goes_on(serve, tmp_path):
+    served = serve("--port", "0", "--data-dir", str(tmp_path), "--quiet")
+    served.process.send_signal(signal.SIGUSR1)
+    wait_until(lambda: "serve_forever" in served.stderr(), message="the stacks on stderr")
+    assert served.http.get("/projects/local").status == 200
+    assert served.stop() == 0

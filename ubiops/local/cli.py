@@ -2,6 +2,7 @@
 
 import argparse
 import errno
+import faulthandler
 import json
 import logging
 import os
@@ -263,6 +264,8 @@ def start(server: Any, args: argparse.Namespace, stopping: threading.Event) -> O
         stopping.set()
 
     signal.signal(signal.SIGTERM, interrupt)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: where every thread is, for a server that seems stuck
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         server.start()
         signal.signal(signal.SIGTERM, request_stop)
