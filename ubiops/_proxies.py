@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationValueError
 from urllib3.util import parse_url
 
-__all__ = ["ProxyEnvironment", "proxy_from_environment", "bypasses_proxy"]
+__all__ = ["ProxyEnvironment", "bypasses_proxy"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -77,11 +77,6 @@ class ProxyEnvironment(NamedTuple):
         if problem:
             raise LocationValueError(f"{variable}={proxy!r} is not a usable proxy URL ({problem}): {_HOW}")
         return proxy
-
-
-def proxy_from_environment(url: str) -> Optional[str]:
-    """The proxy URL for ``url`` from the environment as it is now, or None to connect directly."""
-    return ProxyEnvironment.read().proxy_for(url)
 
 
 _HOW = "set it to http://host:port (or http://user:password@host:port), or list the host in NO_PROXY"

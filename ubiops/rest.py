@@ -25,7 +25,7 @@ import ssl
 import threading
 import time
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Type, Union
 from urllib.parse import unquote, urljoin
 
 import urllib3
@@ -509,9 +509,11 @@ def _status_error(response: urllib3.BaseHTTPResponse, note: str, history: List[s
     return cls(http_resp=response, message=f"{said} ({note})" if said else note)
 
 
-def _cause(err: BaseException) -> BaseException:
-    """The error underneath urllib3's wrappers (MaxRetryError, ProxyError, ProtocolError, SSLError)."""
+def _layers(err: BaseException) -> Iterator[BaseException]:
+    """The error and those under urllib3's wrappers (MaxRetryError, ProxyError, ProtocolError, SSLError), outermost
+    first."""
     while True:
+        yield err
         if isinstance(err, MaxRetryError) and err.reason is not None:
             err = err.reason
         elif isinstance(err, ProxyError) and isinstance(getattr(err, "original_error", None), BaseException):
@@ -519,7 +521,13 @@ def _cause(err: BaseException) -> BaseException:
         elif isinstance(err, (ProtocolError, SSLError)) and any(isinstance(a, BaseException) for a in err.args):
             err = next(a for a in err.args if isinstance(a, BaseException))
         else:
-            return err
+            return
+
+
+def _cause(err: BaseException) -> BaseException:
+    """The error underneath urllib3's wrappers."""
+    *_, cause = _layers(err)
+    return cause
 
 
 def _is_final(err: HTTPError) -> bool:
@@ -571,9 +579,7 @@ def translate_error(
 
 def _at_proxy(err: BaseException) -> bool:
     """urllib3 reported the failure as one of reaching the proxy (before a connection through it stood)."""
-    while isinstance(err, MaxRetryError) and err.reason is not None:
-        err = err.reason
-    return isinstance(err, ProxyError)
+    return any(isinstance(layer, ProxyError) for layer in _layers(err))
 
 
 def _describe(cause: BaseException, sent: bool, at_proxy: bool = False) -> Tuple[Type[ApiConnectionError], str, str]:

@@ -1,10 +1,11 @@
 """Proxies from the environment: which proxy a URL goes through, and which hosts NO_PROXY sends direct."""
 
+from typing import Optional
 from urllib.request import getproxies_environment
 
 import pytest
 
-from ubiops._proxies import bypasses_proxy, proxy_from_environment
+from ubiops._proxies import ProxyEnvironment, bypasses_proxy
 
 NAMES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -18,39 +19,39 @@ def clean_environment(monkeypatch):
 
 
 def test_no_proxy_variables_means_direct():
-    assert proxy_from_environment("https://api.ubiops.com/v2.1/status") is None
+    assert proxy_for("https://api.ubiops.com/v2.1/status") is None
 
 
 def test_the_proxy_follows_the_scheme_of_the_url(monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://plain-proxy:3128")
     monkeypatch.setenv("HTTPS_PROXY", "http://tls-proxy:3128")
-    assert proxy_from_environment("http://example.com/v2.1") == "http://plain-proxy:3128"
-    assert proxy_from_environment("https://example.com/v2.1") == "http://tls-proxy:3128"
+    assert proxy_for("http://example.com/v2.1") == "http://plain-proxy:3128"
+    assert proxy_for("https://example.com/v2.1") == "http://tls-proxy:3128"
 
 
 def test_lower_case_wins_all_proxy_is_the_fallback_and_a_bare_host_is_http(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://upper:1")
     monkeypatch.setenv("https_proxy", "http://lower:1")
     monkeypatch.setenv("ALL_PROXY", "proxy.internal:8080")
-    assert proxy_from_environment("https://example.com") == "http://lower:1"
-    assert proxy_from_environment("http://example.com") == "http://proxy.internal:8080"
+    assert proxy_for("https://example.com") == "http://lower:1"
+    assert proxy_for("http://example.com") == "http://proxy.internal:8080"
 
 
 def test_no_proxy_sends_listed_hosts_direct(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example, 10.0.0.0/8")
-    assert proxy_from_environment("https://api.internal.example/v2.1") is None
-    assert proxy_from_environment("https://10.1.2.3:8443/v2.1") is None
-    assert proxy_from_environment("https://api.ubiops.com/v2.1") == "http://proxy:3128"
+    assert proxy_for("https://api.internal.example/v2.1") is None
+    assert proxy_for("https://10.1.2.3:8443/v2.1") is None
+    assert proxy_for("https://api.ubiops.com/v2.1") == "http://proxy:3128"
 
 
 def test_loopback_is_proxied_unless_listed(monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://proxy:3128")
-    assert proxy_from_environment("http://127.0.0.1:8900/v2.1") == "http://proxy:3128"
-    assert proxy_from_environment("http://localhost:8900/v2.1") == "http://proxy:3128"
+    assert proxy_for("http://127.0.0.1:8900/v2.1") == "http://proxy:3128"
+    assert proxy_for("http://localhost:8900/v2.1") == "http://proxy:3128"
     monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
-    assert proxy_from_environment("http://127.0.0.1:8900/v2.1") is None
-    assert proxy_from_environment("http://localhost:8900/v2.1") is None
+    assert proxy_for("http://127.0.0.1:8900/v2.1") is None
+    assert proxy_for("http://localhost:8900/v2.1") is None
 
 
 @pytest.mark.parametrize(
@@ -105,4 +106,9 @@ def test_the_proxy_is_the_one_urllib_reads_as_requests_does(monkeypatch, environ
     expected = reference.get(url.split(":", 1)[0]) or reference.get("all")
     if expected and "://" not in expected:
         expected = "http://" + expected
-    assert proxy_from_environment(url) == (expected or None)
+    assert proxy_for(url) == (expected or None)
+
+
+def proxy_for(url: str) -> Optional[str]:
+    """The proxy a client made now would use for url."""
+    return ProxyEnvironment.read().proxy_for(url)
